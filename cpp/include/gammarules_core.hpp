@@ -1,0 +1,90 @@
+// Declarations shared by the kernels of gammarules._core.
+// Every kernel works on plain contiguous arrays in canonical units and has a NumPy twin in
+// the Python package that the tests compare it with.
+#pragma once
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+namespace gammarules {
+void register_stats(pybind11::module_ &m);
+
+// ---------------------------------------------------------------------------------------------
+// Threads. Kernels split their input into fixed blocks of `kBlock` elements; a block is always
+// processed by one thread, and per-block results are combined in block order. Results are
+// therefore identical for any number of threads.
+// ---------------------------------------------------------------------------------------------
+
+// Inputs with more elements than this are processed with several threads.
+constexpr std::size_t kThreadingThreshold = std::size_t(1) << 18;
+constexpr std::size_t kBlock = 1024;
+
+// Default number of threads; 0 means std::thread::hardware_concurrency().
+inline std::atomic<int> default_num_threads{0};
+
+// Number of threads to use for `n` elements when the caller asks for `requested` (0: default).
+inline unsigned resolve_num_threads(int requested, std::size_t n) {
+    int wanted = requested > 0 ? requested : default_num_threads.load();
+    if (wanted <= 0) wanted = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (n <= kThreadingThreshold) return 1;
+    const std::size_t blocks = (n + kBlock - 1) / kBlock;
+    return static_cast<unsigned>(std::min<std::size_t>(static_cast<std::size_t>(wanted), blocks));
+}
+
+// Calls body(begin, end) on consecutive blocks [begin, end) covering [0, n), spread over
+// `n_threads` threads, each thread taking a contiguous run of blocks.
+template <class Body>
+void parallel_blocks(std::size_t n, unsigned n_threads, const Body &body) {
+    const std::size_t n_blocks = (n + kBlock - 1) / kBlock;
+    auto run = [&](std::size_t first_block, std::size_t last_block) {
+        for (std::size_t b = first_block; b < last_block; ++b)
+            body(b * kBlock, std::min(n, (b + 1) * kBlock));
+    };
+    if (n_threads <= 1) {
+        run(0, n_blocks);
+        return;
+    }
+    std::vector<std::thread> workers;
+    workers.reserve(n_threads - 1);
+    for (unsigned t = 1; t < n_threads; ++t)
+        workers.emplace_back(run, n_blocks * t / n_threads, n_blocks * (t + 1) / n_threads);
+    run(0, n_blocks / n_threads);
+    for (auto &w : workers) w.join();
+}
+
+// Pairwise sum of x[0..n): error grows like log(n) rather than n. The leaves of 64 values use
+// eight interleaved partial sums; the split points depend on n only, so the result does too.
+inline double pairwise_sum(const double *x, std::size_t n) {
+    if (n <= 64) {
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; ++k) acc[k] += x[i + k];
+        double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (; i < n; ++i) s += x[i];
+        return s;
+    }
+    const std::size_t half = (n / 2 + 7) / 8 * 8;
+    return pairwise_sum(x, half) + pairwise_sum(x + half, n - half);
+}
+
+// Sum over i in [0, n) of value(i) for the elements where keep(i) is true. Values are
+// summed pairwise within each block, block sums pairwise in block order.
+template <class Value, class Keep>
+double parallel_sum(std::size_t n, int requested_threads, const Value &value, const Keep &keep) {
+    const std::size_t n_blocks = (n + kBlock - 1) / kBlock;
+    std::vector<double> block_sums(n_blocks, 0.0);
+    parallel_blocks(n, resolve_num_threads(requested_threads, n), [&](std::size_t begin, std::size_t end) {
+        double buffer[kBlock];
+        std::size_t m = 0;
+        for (std::size_t i = begin; i < end; ++i)
+            if (keep(i)) buffer[m++] = value(i);
+        block_sums[begin / kBlock] = pairwise_sum(buffer, m);
+    });
+    return pairwise_sum(block_sums.data(), n_blocks);
+}
+}  // namespace gammarules
