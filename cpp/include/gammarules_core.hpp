@@ -72,19 +72,28 @@ inline double pairwise_sum(const double *x, std::size_t n) {
     return pairwise_sum(x, half) + pairwise_sum(x + half, n - half);
 }
 
-// Sum over i in [0, n) of value(i) for the elements where keep(i) is true. Values are
-// summed pairwise within each block, block sums pairwise in block order.
-template <class Value, class Keep>
-double parallel_sum(std::size_t n, int requested_threads, const Value &value, const Keep &keep) {
+// Sum of values over [0, n) where mask (may be null) is true. fill(begin, end, out) writes the
+// values of elements [begin, end) to out[0 .. end - begin). Values are summed pairwise within
+// each block, and block sums pairwise in block order.
+template <class Fill>
+double parallel_sum(std::size_t n, const bool *mask, int requested_threads, const Fill &fill) {
     const std::size_t n_blocks = (n + kBlock - 1) / kBlock;
     std::vector<double> block_sums(n_blocks, 0.0);
     parallel_blocks(n, resolve_num_threads(requested_threads, n), [&](std::size_t begin, std::size_t end) {
-        double buffer[kBlock];
-        std::size_t m = 0;
-        for (std::size_t i = begin; i < end; ++i)
-            if (keep(i)) buffer[m++] = value(i);
-        block_sums[begin / kBlock] = pairwise_sum(buffer, m);
+        double values[kBlock];
+        const std::size_t count = end - begin;
+        fill(begin, end, values);
+        if (mask)
+            for (std::size_t i = 0; i < count; ++i) values[i] = mask[begin + i] ? values[i] : 0.0;
+        block_sums[begin / kBlock] = pairwise_sum(values, count);
     });
     return pairwise_sum(block_sums.data(), n_blocks);
+}
+
+// out[i] = value of element i for i in [0, n), with fill as in parallel_sum.
+template <class Fill>
+void parallel_fill(std::size_t n, double *out, int requested_threads, const Fill &fill) {
+    parallel_blocks(n, resolve_num_threads(requested_threads, n),
+                    [&](std::size_t begin, std::size_t end) { fill(begin, end, out + begin); });
 }
 }  // namespace gammarules

@@ -34,7 +34,8 @@ def resolve_data_dir(data_dir=None, required=None):
     path = Path(value).expanduser().resolve()
     if not path.is_dir():
         raise ConfigError(
-            f"data directory {path} (from {source}) does not exist. " + _HOW_TO_GET.format(env=ENV_VAR)
+            f"data directory {path} (from {source}) does not exist. "
+            + _HOW_TO_GET.format(env=ENV_VAR)
         )
     if required and not (path / required).is_dir():
         raise ConfigError(

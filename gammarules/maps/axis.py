@@ -105,14 +105,14 @@ class MapAxis:
 
     def squash(self):
         """One bin spanning the whole axis."""
-        return MapAxis(self.edges[[0, -1]], name=self.name, interp=self.interp)
+        return MapAxis(self.edges[[0, -1]], name=self.name, unit=self.unit, interp=self.interp)
 
     def slice(self, start, stop):
         """Axis made of bins ``start:stop``."""
-        return MapAxis(self.edges[start : stop + 1], name=self.name, interp=self.interp)
+        return MapAxis(self.edges[start : stop + 1], name=self.name, unit=self.unit, interp=self.interp)
 
     def rename(self, name):
-        return MapAxis(self.edges, name=name, interp=self.interp)
+        return MapAxis(self.edges, name=name, unit=self.unit, interp=self.interp)
 
     def __len__(self):
         return self.nbin

@@ -1,0 +1,1 @@
+"""Analyses assembled from a configuration: builders for each step, and whole pipelines."""

@@ -1,0 +1,1 @@
+"""gammarules.plot"""
