@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -48,11 +49,17 @@ void parallel_blocks(std::size_t n, unsigned n_threads, const Body &body) {
         run(0, n_blocks);
         return;
     }
+    auto first = [&](unsigned t) { return n_blocks * t / n_threads; };
     std::vector<std::thread> workers;
-    workers.reserve(n_threads - 1);
-    for (unsigned t = 1; t < n_threads; ++t)
-        workers.emplace_back(run, n_blocks * t / n_threads, n_blocks * (t + 1) / n_threads);
-    run(0, n_blocks / n_threads);
+    unsigned started = 1;
+    try {
+        for (; started < n_threads; ++started)
+            workers.emplace_back(run, first(started), first(started + 1));
+    } catch (const std::system_error &) {
+        // no more threads available: the calling thread takes the remaining ranges
+    }
+    run(0, first(1));
+    for (unsigned t = started; t < n_threads; ++t) run(first(t), first(t + 1));
     for (auto &w : workers) w.join();
 }
 

@@ -20,7 +20,7 @@ REQUIRED_COLUMNS = ("TIME", "RA", "DEC", "ENERGY")
 class EventList:
     """A list of events: an astropy `Table` plus the time reference of its ``TIME`` column.
 
-    ``TIME`` is in seconds since ``time_ref.epoch``; ``RA``/``DEC`` are ICRS degrees (GADF's
+    ``TIME`` counts from ``time_ref.epoch``; ``RA``/``DEC`` are ICRS degrees (GADF's
     FK5 J2000 differs from ICRS by less than 0.03 arcsec); every other column of the file
     (``EVENT_ID``, ``DETX``, ``MULTIP``, ...) is kept in `table`. ``table.meta`` holds the
     header keywords.
@@ -31,23 +31,27 @@ class EventList:
         self.time_ref = time_ref
 
     @classmethod
-    def from_hdu(cls, hdu, filename):
-        """Read an EVENTS binary table HDU of file ``filename``."""
+    def from_hdu(cls, hdu, filename=""):
+        """Read an EVENTS binary table HDU (of file ``filename``, named in error messages)."""
         source = f"{filename}[{hdu.name}]"
         require_columns(hdu, REQUIRED_COLUMNS, filename)
         time_ref = TimeReference.from_header(hdu.header, source)
         table = table_from_hdu(hdu)
-        energy_unit = hdu.header.get("EUNIT", "TeV")
-        defaults = {"TIME": time_ref.unit, "RA": "deg", "DEC": "deg", "ENERGY": energy_unit}
-        for name, default in defaults.items():
+        # unit assumed when the column has none, and the physical type it must have
+        units = {
+            "TIME": (time_ref.unit, u.s),
+            "RA": (u.deg, u.deg),
+            "DEC": (u.deg, u.deg),
+            "ENERGY": (u.Unit(hdu.header.get("EUNIT", "TeV"), parse_strict="silent"), u.TeV),
+        }
+        for name, (default, expected) in units.items():
             column = table[name]
-            unit = column.unit if column.unit is not None else u.Unit(default)
-            expected = {"TIME": u.s, "RA": u.deg, "DEC": u.deg, "ENERGY": u.TeV}[name]
-            if not unit.is_equivalent(expected):
+            column.unit = default if column.unit is None else column.unit
+            if not column.unit.is_equivalent(expected):
                 raise DataFormatError(
-                    f"{source}: column {name} has unit {unit!s}; expected a unit like {expected}"
+                    f"{source}: column {name} has unit {column.unit!s}; "
+                    f"expected a unit like {expected}"
                 )
-            column.unit = unit
         return cls(table, time_ref)
 
     @classmethod

@@ -24,6 +24,8 @@ class GTI:
         The reference epoch and time scale.
     meta : dict, optional
         Header keywords.
+    source : str
+        What the intervals were read from, for error messages.
     """
 
     def __init__(self, met_start, met_stop, time_ref, meta=None, source="GTI"):
@@ -55,8 +57,8 @@ class GTI:
         return cls(time_ref.to_elapsed(time_start), time_ref.to_elapsed(time_stop), time_ref)
 
     @classmethod
-    def from_hdu(cls, hdu, filename):
-        """Read a GADF GTI binary table HDU of file ``filename``."""
+    def from_hdu(cls, hdu, filename=""):
+        """Read a GADF GTI binary table HDU (of file ``filename``, named in error messages)."""
         source = f"{filename}[{hdu.name}]"
         require_columns(hdu, ["START", "STOP"], filename)
         if len(hdu.data) == 0:

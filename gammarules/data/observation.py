@@ -16,8 +16,6 @@ from gammarules.errors import DataFormatError
 
 __all__ = ["Observation"]
 
-IRF_TYPES = ("aeff", "edisp", "psf", "bkg", "rad_max")
-
 
 class Observation:
     """An observation whose HDUs are read lazily (once) from the files an HDU index lists.

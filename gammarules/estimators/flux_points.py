@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from astropy import units as u
+from astropy.io import fits
 from astropy.table import Table
 
 from gammarules.errors import DataFormatError, GammarulesError
@@ -174,10 +175,18 @@ class FluxPoints:
         where = f"{path} HDU {hdu}" if file_format == "fits" else f"{path}"
         if not path.is_file():
             raise DataFormatError(f"{path}: flux points file not found")
-        kwargs = {"hdu": hdu} if file_format == "fits" else {}
         try:
-            table = Table.read(path, format=file_format, **kwargs)
-        except (KeyError, ValueError, OSError) as error:
+            if file_format == "fits":
+                with fits.open(path) as hdus:
+                    if hdu not in hdus:
+                        names = [h.name for h in hdus]
+                        raise DataFormatError(f"{path}: no HDU {hdu!r}; HDUs present: {names}")
+                    if not isinstance(hdus[hdu], fits.BinTableHDU | fits.TableHDU):
+                        raise DataFormatError(f"{where}: expected a table HDU")
+                    table = Table.read(hdus[hdu])
+            else:
+                table = Table.read(path, format=file_format)
+        except (KeyError, ValueError, TypeError, OSError) as error:
             raise DataFormatError(f"{where}: cannot read a flux points table ({error})") from None
         sed_type = table.meta.get("SED_TYPE")
         if sed_type is None:

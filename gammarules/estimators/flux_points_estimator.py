@@ -16,6 +16,22 @@ __all__ = ["FluxPointsEstimator"]
 
 SELECTION_OPTIONAL = ("errn-errp", "ul", "scan")
 
+RESULT_COLUMNS = (
+    "norm",
+    "norm_err",
+    "norm_errn",
+    "norm_errp",
+    "norm_ul",
+    "ts",
+    "sqrt_ts",
+    "counts",
+    "npred",
+    "npred_excess",
+    "stat",
+    "stat_null",
+)
+"""Numeric columns of the likelihood table (NaN for a bin without data, counts 0)."""
+
 DEFAULT_NORM_VALUES = np.geomspace(0.2, 5, 11)
 """Norms of the statistic scan: 11 log-spaced values from 0.2 to 5 (as Gammapy's default)."""
 
@@ -73,13 +89,20 @@ class FluxPointsEstimator:
             raise ConfigError(
                 f"energy_edges: expected at least two positive, increasing energies, got {edges}"
             )
-        if selection_optional == "all":
-            selection_optional = SELECTION_OPTIONAL
+        if selection_optional is None:
+            selection_optional = ()
+        elif isinstance(selection_optional, str):
+            all_steps = selection_optional == "all"
+            selection_optional = SELECTION_OPTIONAL if all_steps else (selection_optional,)
         unknown = set(selection_optional) - set(SELECTION_OPTIONAL)
         if unknown:
             raise ConfigError(
                 f"selection_optional: unknown steps {sorted(unknown)}; "
                 f"expected a subset of {SELECTION_OPTIONAL} or 'all'"
+            )
+        if not (n_sigma > 0 and n_sigma_ul > 0):
+            raise ConfigError(
+                f"n_sigma and n_sigma_ul must be positive, got {n_sigma} and {n_sigma_ul}"
             )
         self.energy_edges = u.Quantity(edges, "TeV")
         self.source = source
@@ -156,14 +179,9 @@ class FluxPointsEstimator:
         masks, (e_min, e_max) = self._bin_masks(datasets, e_lo, e_hi)
         row = {"e_min": e_min, "e_max": e_max, "e_ref": np.sqrt(e_min * e_max)}
         likelihood = NormLikelihood(datasets, source, masks)
-        n_scan = self.norm_values.size
         if likelihood.is_empty:
-            row.update(
-                norm=np.nan, norm_err=np.nan, stat=np.nan, success=False, ts=np.nan,
-                sqrt_ts=np.nan, stat_null=np.nan, counts=0.0, npred=np.nan,
-                npred_excess=np.nan, norm_errn=np.nan, norm_errp=np.nan, norm_ul=np.nan,
-                stat_scan=np.full(n_scan, np.nan),
-            )  # fmt: skip
+            row.update(dict.fromkeys(RESULT_COLUMNS, np.nan), success=False, counts=0.0)
+            row["stat_scan"] = np.full(self.norm_values.size, np.nan)
             return row
         norm, norm_err, stat, success = likelihood.fit()
         stat_null = float(likelihood.stat(0.0))
@@ -194,25 +212,20 @@ class FluxPointsEstimator:
         table = Table(meta={"SED_TYPE": "likelihood"})
         for name in ("e_ref", "e_min", "e_max"):
             table[name] = u.Quantity([row[name] for row in rows], SED_UNITS["energy"])
-        energy_ref, energy_min, energy_max = table["e_ref"], table["e_min"], table["e_max"]
+        e_ref, e_min, e_max = (u.Quantity(table[name]) for name in ("e_ref", "e_min", "e_max"))
         model = source.spectral_model
-        ref_dnde = u.Quantity(model(u.Quantity(energy_ref))).to(SED_UNITS["dnde"])
-        table["ref_dnde"] = ref_dnde
-        table["ref_e2dnde"] = (ref_dnde * u.Quantity(energy_ref) ** 2).to(SED_UNITS["e2dnde"])
-        table["ref_flux"] = u.Quantity(
-            model.integral(u.Quantity(energy_min), u.Quantity(energy_max))
-        ).to(SED_UNITS["flux"])
-        table["ref_eflux"] = u.Quantity(
-            model.energy_flux(u.Quantity(energy_min), u.Quantity(energy_max))
-        ).to(SED_UNITS["eflux"])
-        columns = ["norm", "norm_err"]
-        if "errn-errp" in self.selection_optional:
-            columns += ["norm_errn", "norm_errp"]
-        if "ul" in self.selection_optional:
-            columns += ["norm_ul"]
-        columns += ["ts", "sqrt_ts", "counts", "npred", "npred_excess", "stat", "stat_null"]
-        for name in columns:
-            table[name] = np.array([row[name] for row in rows], dtype=float)
+        table["ref_dnde"] = model(e_ref).to(SED_UNITS["dnde"])
+        table["ref_e2dnde"] = (table["ref_dnde"].quantity * e_ref**2).to(SED_UNITS["e2dnde"])
+        table["ref_flux"] = model.integral(e_min, e_max).to(SED_UNITS["flux"])
+        table["ref_eflux"] = model.energy_flux(e_min, e_max).to(SED_UNITS["eflux"])
+        skipped = set()
+        if "errn-errp" not in self.selection_optional:
+            skipped |= {"norm_errn", "norm_errp"}
+        if "ul" not in self.selection_optional:
+            skipped.add("norm_ul")
+        for name in RESULT_COLUMNS:
+            if name not in skipped:
+                table[name] = np.array([row[name] for row in rows], dtype=float)
         table["success"] = np.array([row["success"] for row in rows], dtype=bool)
         if "ul" in self.selection_optional:
             with np.errstate(invalid="ignore"):

@@ -104,6 +104,9 @@ class NormLikelihood:
     def fit(self, tol=1e-3):
         """Best-fit norm (unbounded, starting at 1) and its HESSE error.
 
+        The one-dimensional minimisation is cheap, so the MIGRAD tolerance is tighter than
+        the global fit's default (0.1): the norm lands within ~1e-3 sigma of the minimum.
+
         Returns
         -------
         norm, norm_err, stat, success : float, float, float, bool

@@ -12,6 +12,7 @@ from gammarules.fit.likelihood import (
     Likelihood,
     as_dataset_list,
     collect_parameters,
+    find_parameter,
     total_stat,
 )
 from gammarules.fit.result import FitResult
@@ -176,7 +177,7 @@ class Fit:
         """
         datasets = as_dataset_list(datasets)
         entries = collect_parameters(datasets)
-        target = _find_parameter(entries, parameter)
+        target = find_parameter(entries, parameter)
         values = u.Quantity(values, target.unit).to_value(target.unit).ravel()
         saved = [(p, p.value, p.frozen) for _, _, p in entries]
         reoptimize = reoptimize and any(not f for p, _, f in saved if p is not target)
@@ -219,22 +220,6 @@ class Fit:
             "x": u.Quantity(points[:, 0] * likelihood.scales[ix], likelihood.parameters[ix].unit),
             "y": u.Quantity(points[:, 1] * likelihood.scales[iy], likelihood.parameters[iy].unit),
         }
-
-
-def _find_parameter(entries, parameter):
-    """The parameter object among ``(label, component, parameter)`` entries."""
-    if isinstance(parameter, str):
-        matches = [p for label, _, p in entries if parameter in (label, p.name)]
-        if len(matches) > 1:
-            raise FitError(f"parameter name {parameter!r} is ambiguous; use 'model.name'")
-    else:
-        matches = [p for _, _, p in entries if p is parameter]
-    if not matches:
-        raise FitError(
-            f"parameter {getattr(parameter, 'name', parameter)!r} is not a parameter of the "
-            f"models; parameters: {[label for label, _, _ in entries]}"
-        )
-    return matches[0]
 
 
 def _store_covariance(likelihood, covariance):

@@ -6,7 +6,14 @@ import numpy as np
 
 from gammarules.errors import FitError
 
-__all__ = ["Likelihood", "as_dataset_list", "collect_parameters", "model_components", "total_stat"]
+__all__ = [
+    "Likelihood",
+    "as_dataset_list",
+    "collect_parameters",
+    "find_parameter",
+    "model_components",
+    "total_stat",
+]
 
 
 def as_dataset_list(datasets):
@@ -135,26 +142,33 @@ class Likelihood:
         return total_stat(self.datasets)
 
     def index(self, parameter):
-        """Position of a free parameter given as object, label or (unique) name."""
-        if isinstance(parameter, str):
-            matches = [
-                i
-                for i, (label, p) in enumerate(zip(self.labels, self.parameters, strict=True))
-                if parameter in (label, p.name)
-            ]
-            if len(matches) > 1:
-                raise FitError(
-                    f"parameter name {parameter!r} is ambiguous; use one of "
-                    f"{[self.labels[i] for i in matches]}"
-                )
-        else:
-            matches = [i for i, p in enumerate(self.parameters) if p is parameter]
-        if not matches:
-            raise FitError(
-                f"parameter {getattr(parameter, 'name', parameter)!r} is not a free parameter "
-                f"of the models; free parameters: {self.labels}"
-            )
-        return matches[0]
+        """Position of a free parameter given as object, label or unique name."""
+        target = find_parameter(self.entries, parameter)
+        for i, free in enumerate(self.parameters):
+            if free is target:
+                return i
+        raise FitError(
+            f"parameter {target.name!r} is not a free parameter of the models; "
+            f"free parameters: {self.labels}"
+        )
+
+
+def find_parameter(entries, parameter):
+    """The parameter among ``(label, component, parameter)`` entries, given as object,
+    ``"{model}.{part}.{name}"`` label or unique name."""
+    if isinstance(parameter, str):
+        matches = [p for label, _, p in entries if parameter in (label, p.name)]
+        if len(matches) > 1:
+            labels = [label for label, _, p in entries if parameter in (label, p.name)]
+            raise FitError(f"parameter name {parameter!r} is ambiguous; use one of {labels}")
+    else:
+        matches = [p for _, _, p in entries if p is parameter]
+    if not matches:
+        raise FitError(
+            f"parameter {getattr(parameter, 'name', parameter)!r} is not a parameter of the "
+            f"models; parameters: {[label for label, _, _ in entries]}"
+        )
+    return matches[0]
 
 
 def dataset_name(dataset):

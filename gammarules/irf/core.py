@@ -134,13 +134,15 @@ class IRF:
             axes.append(axis)
         return axes, nodes
 
-    def _grid(self, values=None, axes=None, extrapolate=(), values_scale="lin", nodes=None):
+    def _grid(
+        self, values=None, axes=None, extrapolate=(), values_scale="lin", nodes=None, valid=None
+    ):
         """Interpolator of ``values`` (default: the data) over the axes named in ``axes``.
 
         ``values`` has the lengths of those axes' nodes first (default: all axes), then any
         extra dimensions; ``nodes`` may replace the nodes of some axes. Axes named in
         ``extrapolate`` extrapolate linearly up to their outer edges; the others clip to
-        their outer nodes.
+        their outer nodes. ``valid`` flags the nodes with data (see `GridInterpolator`).
         """
         values = self.data if values is None else values
         names = self.axes.names if axes is None else axes
@@ -155,7 +157,9 @@ class IRF:
                 bounds.append((node[0], node[-1]))
             grid_nodes.append(node)
             scales.append(axis.interp)
-        return GridInterpolator(grid_nodes, values, scales, bounds, values_scale=values_scale)
+        return GridInterpolator(
+            grid_nodes, values, scales, bounds, values_scale=values_scale, valid=valid
+        )
 
     def __repr__(self):
         axes = ", ".join(f"{a.name}: {a.nbin}" for a in self.axes)

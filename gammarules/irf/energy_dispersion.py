@@ -27,8 +27,8 @@ class EnergyDispersion2D(IRF):
     migration range, as GADF requires; files do not all comply (CTA Prod5 stores per-bin
     probabilities, integral 0.01; CTA 1DC unnormalised histograms). ``data`` keeps the
     values as stored. A node whose pdf is zero everywhere has no data (e.g. MAGIC tables
-    above 40 TeV): the interpolated pdf is divided by the summed interpolation weight of the
-    nodes with data, so such nodes neither bias nor dilute it.
+    above 40 TeV) and is left out of the interpolation, which then uses the neighbouring nodes
+    with data only.
 
     `to_kernel`, `bias` and `resolution` treat the pdf at a given true energy and offset
     (interpolated as above in energy and offset) as constant within each migration bin,
@@ -49,48 +49,35 @@ class EnergyDispersion2D(IRF):
             return np.where(total > 0, self.data / total, 0.0)
 
     @cached_property
+    def _has_data(self):
+        """(energy_true, offset) nodes whose pdf is not zero everywhere."""
+        return (self._pdf > 0).any(axis=1)
+
+    @cached_property
     def _interp(self):
-        return self._grid(self._pdf, extrapolate=("offset",))
+        valid = self._has_data[:, np.newaxis, :]
+        return self._grid(self._pdf, extrapolate=("offset",), valid=valid)
 
     @cached_property
     def _rows(self):
-        """Migration histograms interpolated over (energy_true, offset)."""
+        """Migration pdfs interpolated over (energy_true, offset)."""
         rows = np.moveaxis(self._pdf, 1, -1)
-        return self._grid(rows, axes=["energy_true", "offset"], extrapolate=("offset",))
-
-    @cached_property
-    def _coverage(self):
-        """Interpolation weight of the nodes with data over (energy_true, offset); None if all."""
-        has_data = (self._pdf > 0).any(axis=1)
-        if has_data.all():
-            return None
-        grid = self._grid(
-            has_data.astype(float), axes=["energy_true", "offset"], extrapolate=("offset",)
-        )
-        return grid
-
-    def _normalise(self, values, energy, offset, trailing=0):
-        """Clip negative values and divide by the coverage (``trailing`` extra value dims)."""
-        values = np.clip(values, 0, None)
-        if self._coverage is None:
-            return values
-        coverage = self._coverage(energy, offset)[(...,) + (np.newaxis,) * trailing]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(coverage > 0, values / coverage, 0.0)
+        axes = ["energy_true", "offset"]
+        return self._grid(rows, axes=axes, extrapolate=("offset",), valid=self._has_data)
 
     def evaluate(self, energy_true, migra, offset):
         """dP/dmu at broadcast ``energy_true``, ``migra`` and ``offset``."""
         energy = to_value(energy_true, "TeV", "energy_true")
         mu = to_value(migra, "", "migra")
         offset = to_value(offset, "deg", "offset")
-        values = self._normalise(self._interp(energy, mu, offset), energy, offset)
+        values = np.clip(self._interp(energy, mu, offset), 0, None)
         edges = self.axes["migra"].edges_in("")
         values = np.where((mu >= edges[0]) & (mu <= edges[-1]), values, 0.0)
         return u.Quantity(values, self.unit)
 
     def _bin_probabilities(self, energy, offset):
         """Probability in each migration bin, shape ``(*broadcast, n_migra)``."""
-        pdf = self._normalise(self._rows(energy, offset), energy, offset, trailing=1)
+        pdf = np.clip(self._rows(energy, offset), 0, None)
         return pdf * np.diff(self.axes["migra"].edges_in(""))
 
     def to_kernel(self, offset, energy_axis_true, energy_axis):
@@ -98,7 +85,7 @@ class EnergyDispersion2D(IRF):
 
         Entry (i, j) is the probability that an event with the centre energy E_t of true bin i
         is reconstructed in reco bin j: the integral of dP/dmu from E_lo/E_t to E_hi/E_t.
-        Probability outside the migration range is lost (rows are not renormalised).
+        Rows are not renormalised: probability reconstructed outside ``energy_axis`` is lost.
         """
         offset = to_value(offset, "deg", "offset")
         if offset.ndim != 0:
@@ -118,11 +105,11 @@ class EnergyDispersion2D(IRF):
         offset = to_value(offset, "deg", "offset")
         prob = self._bin_probabilities(energy, offset)
         edges = self.axes["migra"].edges_in("")
-        centers, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+        centers = 0.5 * (edges[1:] + edges[:-1])
         with np.errstate(invalid="ignore", divide="ignore"):
             total = prob.sum(axis=-1)
             mean = (prob * centers).sum(axis=-1) / total
-            spread = (centers - mean[..., np.newaxis]) ** 2 + widths**2 / 12
+            spread = (centers - mean[..., np.newaxis]) ** 2
             variance = (prob * spread).sum(axis=-1) / total
         return mean, variance
 
@@ -132,6 +119,9 @@ class EnergyDispersion2D(IRF):
         return mean - 1.0
 
     def resolution(self, energy_true, offset):
-        """Relative energy resolution: the standard deviation of mu within the migration range."""
+        """Relative energy resolution: the standard deviation of mu within the migration range.
+
+        Computed from the bin probabilities at the bin centres (grouped moments).
+        """
         _, variance = self._moments(energy_true, offset)
         return np.sqrt(variance)

@@ -17,6 +17,10 @@ Rules, per axis:
 With ``values_scale="log"`` the logarithm of the values is interpolated (a power law
 between nodes); zeros stay zero nearby and no extrapolation is done in log space, so the
 bounds are always the outer nodes.
+
+Nodes flagged as not ``valid`` (no data, e.g. an all-zero pdf) are left out: the result is
+the weighted sum over the valid corners divided by their summed weight, and zero where no
+corner is valid.
 """
 
 from __future__ import annotations
@@ -53,9 +57,11 @@ class GridInterpolator:
         Range each coordinate is clipped to before interpolation.
     values_scale : {"lin", "log"}
         Interpolate the values or their logarithm.
+    valid : bool ndarray, optional
+        Nodes holding data, broadcastable to the grid shape; all by default.
     """
 
-    def __init__(self, nodes, values, scales, bounds, values_scale="lin"):
+    def __init__(self, nodes, values, scales, bounds, values_scale="lin", valid=None):
         values = np.asarray(values, dtype=float)
         self.ndim = len(nodes)
         grid_shape = tuple(len(n) for n in nodes)
@@ -64,13 +70,15 @@ class GridInterpolator:
         self._extra = values.shape[self.ndim :]
         self._scales = tuple(scales)
         self._nodes = [_to_scale(n, s) for n, s in zip(nodes, scales, strict=True)]
-        if values_scale == "log":
-            bounds = [(n[0], n[-1]) for n in nodes]
-            with np.errstate(divide="ignore"):
-                values = np.where(values > 0, np.log(np.where(values > 0, values, 1)), _LOG_ZERO)
-        self._bounds = [tuple(_to_scale(b, s)) for b, s in zip(bounds, scales, strict=True)]
         self._log_values = values_scale == "log"
+        if self._log_values:
+            bounds = [(n[0], n[-1]) for n in nodes]
+            values = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), _LOG_ZERO)
+        self._bounds = [tuple(_to_scale(b, s)) for b, s in zip(bounds, scales, strict=True)]
         self._table = values.reshape((-1, *self._extra))
+        self._valid = None
+        if valid is not None and not np.all(valid):
+            self._valid = np.broadcast_to(valid, grid_shape).astype(float).ravel()
         self._strides = np.cumprod((1,) + grid_shape[:0:-1])[::-1]
 
     def _axis_index_weight(self, axis, coord):
@@ -98,6 +106,7 @@ class GridInterpolator:
                 moving.append((self._strides[axis], weight))
         expand = (slice(None),) + (np.newaxis,) * len(self._extra)
         result = np.zeros((size, *self._extra))
+        coverage = np.zeros(size)
         for corner in range(2 ** len(moving)):
             flat = base.copy()
             weight = np.ones(size)
@@ -107,7 +116,15 @@ class GridInterpolator:
                     weight *= w
                 else:
                     weight *= 1.0 - w
+            if self._valid is not None:
+                weight *= self._valid[flat]
+                coverage += weight
             result += weight[expand] * self._table[flat]
+        if self._valid is not None:
+            covered = coverage != 0
+            result = np.where(covered[expand], result / np.where(covered, coverage, 1)[expand], 0)
+            if self._log_values:
+                result = np.where(covered[expand], result, _LOG_ZERO)
         if self._log_values:
             result = np.exp(result)
         return result.reshape(shape + self._extra)

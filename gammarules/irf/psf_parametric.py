@@ -3,7 +3,9 @@
 The parameters are tabulated versus true energy and offset and interpolated like the other
 IRFs: log in energy (nodes at the log bin centres, clipped to the outer nodes), linear in
 offset (extrapolated linearly up to the outer offset edges, constant beyond), parameter
-values linearly (negative extrapolated values set to zero). The profiles use the
+values linearly (negative extrapolated values set to zero); nodes without a valid profile
+(e.g. zero widths below the CTA 1DC threshold) are left out of the interpolation. The
+profiles use the
 small-angle (flat sky) formulas of GADF, with the angles in radians for dP/dOmega in sr-1.
 """
 
@@ -72,7 +74,8 @@ class ParametricPSF(IRF):
             unit = self.unit[name]
             scale = unit.to("rad") if unit.is_equivalent("rad") else unit.to("")
             stack.append(values * scale)
-        return self._grid(np.stack(stack, axis=-1), extrapolate=("offset",))
+        values = np.stack(stack, axis=-1)
+        return self._grid(values, extrapolate=("offset",), valid=self._has_data)
 
     def _parameters(self, energy_true, offset):
         energy = to_value(energy_true, "TeV", "energy_true")
@@ -117,6 +120,10 @@ class PSF3Gauss(ParametricPSF):
         "AMPL_2": "",
         "AMPL_3": "",
     }
+
+    @property
+    def _has_data(self):
+        return self.data["sigma_1"] > 0
 
     @staticmethod
     def _components(x, sigma_1, sigma_2, sigma_3, ampl_2, ampl_3):
@@ -167,6 +174,10 @@ class PSFKing(ParametricPSF):
 
     tag = "PSF_KING"
     parameters = {"GAMMA": "", "SIGMA": "deg"}
+
+    @property
+    def _has_data(self):
+        return (self.data["sigma"] > 0) & (self.data["gamma"] > 1)
 
     def _profile(self, theta, gamma, sigma):
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -23,7 +23,9 @@ class PSFTable(IRF):
     outer edges (the core of a PSF is flat), and zero beyond the last rad edge. Energy is
     interpolated in log (nodes at the log bin centres, clipped to the outer nodes), offset
     linearly (extrapolated linearly up to the outer offset edges, constant beyond); values
-    linearly, so interpolated PSFs keep their normalisation.
+    linearly, so interpolated PSFs keep their normalisation. Nodes whose PSF is zero
+    everywhere have no data (e.g. below 0.1 TeV in H.E.S.S. DR1) and are left out of the
+    interpolation, which then uses the neighbouring nodes with data only.
 
     Containment integrates 2 pi sin(theta) dP/dOmega dtheta over the table taken as a
     histogram (dP/dOmega constant within each rad bin): exact bin contents summed at the rad
@@ -41,8 +43,13 @@ class PSFTable(IRF):
     default_unit = "sr-1"
 
     @cached_property
+    def _has_data(self):
+        """(energy_true, offset) nodes whose PSF is not zero everywhere."""
+        return (self.data > 0).any(axis=-1)
+
+    @cached_property
     def _interp(self):
-        return self._grid(extrapolate=("offset",))
+        return self._grid(extrapolate=("offset",), valid=self._has_data[..., np.newaxis])
 
     @cached_property
     def _solid_angle_edges(self):
@@ -59,11 +66,15 @@ class PSFTable(IRF):
     @cached_property
     def _containment(self):
         nodes = {"rad": self._solid_angle_edges}
-        return self._grid(self._cumulative, extrapolate=("offset",), nodes=nodes)
+        valid = self._has_data[..., np.newaxis]
+        return self._grid(self._cumulative, extrapolate=("offset",), nodes=nodes, valid=valid)
 
     @cached_property
     def _containment_rows(self):
-        return self._grid(self._cumulative, axes=["energy_true", "offset"], extrapolate=("offset",))
+        axes = ["energy_true", "offset"]
+        return self._grid(
+            self._cumulative, axes=axes, extrapolate=("offset",), valid=self._has_data
+        )
 
     def evaluate(self, rad, energy_true, offset):
         """dP/dOmega (sr-1) at broadcast ``rad``, ``energy_true`` and ``offset``."""

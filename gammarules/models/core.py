@@ -172,11 +172,20 @@ class ModelBase(CovarianceMixin):
         else:
             super().__setattr__(name, value)
 
-    def canonical_values(self) -> dict[str, float]:
-        """Parameter values in the canonical units of ``evaluate`` (TeV, TeV-1 cm-2 s-1...)."""
-        return {
-            par.name: par.value * unit_factor(par.unit, default.unit)
+    def canonical_factors(self) -> list[float]:
+        """Factors taking each parameter's value to the canonical unit of ``evaluate``."""
+        return [
+            unit_factor(par.unit, default.unit)
             for par, default in zip(self._parameters, self._defaults, strict=True)
+        ]
+
+    def canonical_values(self) -> dict[str, float]:
+        """Parameter values in the canonical units of ``evaluate`` (TeV, TeV-1 cm-2 s-1...),
+        keyed as ``evaluate`` takes them, in the order of ``parameters``."""
+        factors = self.canonical_factors()
+        return {
+            par.name: par.value * factor
+            for par, factor in zip(self._parameters, factors, strict=True)
         }
 
     def to_dict(self, full_output: bool = False) -> dict:

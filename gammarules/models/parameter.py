@@ -297,13 +297,6 @@ class Parameters:
                 unique.append(par)
         return Parameters(unique)
 
-    def autoscale(self) -> None:
-        for par in self._parameters:
-            par.autoscale()
-
-    def to_dict(self) -> list[dict]:
-        return [par.to_dict() for par in self._parameters]
-
     def __repr__(self) -> str:
         lines = [f"{'name':>12} {'value':>13} {'error':>10} {'unit':>16} frozen"]
         for par in self._parameters:

@@ -13,7 +13,7 @@ import astropy.units as u
 import numpy as np
 
 from gammarules.errors import ConfigError
-from gammarules.models.core import ModelBase, unit_factor
+from gammarules.models.core import ModelBase
 from gammarules.models.parameter import Parameter
 from gammarules.models.registry import register
 
@@ -169,6 +169,7 @@ class SpectralModel(ModelBase):
         parameter with a non-zero variance contributes.
         """
         values = self.canonical_values()
+        keys, factors = list(values), self.canonical_factors()
         central = np.asarray(function(values), dtype=float)
         covariance = self.covariance
         variances = np.diag(covariance)
@@ -177,11 +178,10 @@ class SpectralModel(ModelBase):
             return central, np.zeros_like(central)
         jacobian = []
         for idx in used:
-            par, default = self.parameters[idx], self._defaults[idx]
+            key = keys[idx]
             step = _DERIVATIVE_STEP * np.sqrt(variances[idx])
-            shift = step * unit_factor(par.unit, default.unit)
-            up = function({**values, par.name: values[par.name] + shift})
-            down = function({**values, par.name: values[par.name] - shift})
+            up = function({**values, key: values[key] + step * factors[idx]})
+            down = function({**values, key: values[key] - step * factors[idx]})
             jacobian.append((np.asarray(up) - np.asarray(down)) / (2 * step))
         jacobian = np.array(jacobian)
         sub = covariance[np.ix_(used, used)]

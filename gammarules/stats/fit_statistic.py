@@ -103,6 +103,8 @@ def wstat(n_on, n_off, alpha, mu_sig):
 def cash_sum(n_on, mu_on, mask=None, n_threads=0):
     """Sum of the Cash statistic over the bins where ``mask`` is true (C++ kernel).
 
+    Contiguous float64 inputs of the same shape are used without copies.
+
     Parameters
     ----------
     n_on, mu_on : array_like
@@ -118,6 +120,8 @@ def cash_sum(n_on, mu_on, mask=None, n_threads=0):
 
 def wstat_sum(n_on, n_off, alpha, mu_sig, mask=None, n_threads=0):
     """Sum of WStat over the bins where ``mask`` is true (C++ kernel).
+
+    Contiguous float64 inputs of the same shape are used without copies.
 
     Parameters
     ----------

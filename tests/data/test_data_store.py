@@ -56,6 +56,17 @@ def test_base_dir_keyword(dl3, tmp_path):
     assert len(store.obs(3).events) == dl3.runs[3]["n_events"]
 
 
+def test_absolute_file_dir(dl3, tmp_path):
+    directory = dl3.store()
+    data_dir = str(directory / "data")
+    rows = [HDU_COLUMNS, [3, "events", "events", data_dir, "run_000003.fits.gz", "EVENTS"]]
+    dl3.write_index("moved/hdu-index.fits", rows, "HDU_INDEX")
+    (directory / "obs-index.fits.gz").rename(tmp_path / "moved" / "obs-index.fits.gz")
+    store = DataStore.from_dir(tmp_path / "moved")
+    assert store.obs(3).locations["events"].path == directory / "data" / "run_000003.fits.gz"
+    assert len(store.obs(3).events) == dl3.runs[3]["n_events"]
+
+
 def test_get_observations_and_select(dl3):
     store = DataStore.from_dir(dl3.store())
     observations = store.get_observations([3, 1])

@@ -122,7 +122,7 @@ def test_energy_edges_snap_to_the_safe_reco_bins(asimov):
     data.dataset.mask_safe = mask_safe
     table = FluxPointsEstimator([0.13, 1.1, 9.0] * u.TeV).run(data.dataset).table
     edges = data.edges
-    assert_allclose(table["e_min"], [edges[2], edges[8]])  # 0.13 -> 0.1, masked to edge 2
+    assert_allclose(table["e_min"], [edges[2], edges[8]])  # 0.13 -> edge 1, masked to edge 2
     assert_allclose(table["e_max"], [edges[8], edges[16]])  # 1.1 -> 1.0, 9.0 -> 10
     assert_allclose(table["e_ref"], np.sqrt(table["e_min"] * table["e_max"]))
     assert table["e_ref"].unit == u.TeV
@@ -192,9 +192,13 @@ def test_bins_without_data_are_nan(asimov):
 
 def test_selection_optional(asimov):
     data = asimov()
-    table = FluxPointsEstimator(EDGES, selection_optional=()).run(data.dataset).table
+    data.dataset.mask_safe = data.edges[:-1] >= 1  # first point without data
+    table = FluxPointsEstimator(EDGES, selection_optional=None).run(data.dataset).table
     for name in ("norm_errn", "norm_errp", "norm_ul", "is_ul", "norm_scan", "stat_scan"):
         assert name not in table.colnames
+    assert np.isnan(table["norm"][0]) and np.all(np.isfinite(table["norm_err"][1:]))
+    table = FluxPointsEstimator(EDGES, selection_optional="ul").run(data.dataset).table
+    assert "norm_ul" in table.colnames and "norm_errp" not in table.colnames
     table = FluxPointsEstimator(EDGES, selection_optional="all").run(data.dataset).table
     assert table["stat_scan"].shape == (3, 11)
     assert_allclose(table["norm_scan"][0], np.geomspace(0.2, 5, 11))
@@ -205,8 +209,10 @@ def test_bad_configuration(asimov):
         FluxPointsEstimator([1, 0.5] * u.TeV)
     with pytest.raises(ConfigError, match="energy_edges"):
         FluxPointsEstimator([1] * u.TeV)
-    with pytest.raises(ConfigError, match="selection_optional"):
+    with pytest.raises(ConfigError, match="selection_optional: unknown steps \\['sensitivity'\\]"):
         FluxPointsEstimator(EDGES, selection_optional=("errn-errp", "sensitivity"))
+    with pytest.raises(ConfigError, match="n_sigma and n_sigma_ul must be positive"):
+        FluxPointsEstimator(EDGES, n_sigma_ul=0)
     data = asimov()
     with pytest.raises(GammarulesError, match="no model named 'crab'"):
         FluxPointsEstimator(EDGES, source="crab").run(data.dataset)

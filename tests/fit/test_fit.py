@@ -211,8 +211,12 @@ def test_ambiguous_or_unknown_parameter(asimov, make_model):
     data.dataset.models = Models([make_model(name="a"), make_model(name="b")])
     with pytest.raises(FitError, match="ambiguous"):
         Fit().minos(data.dataset, "index")
-    with pytest.raises(FitError, match="not a free parameter"):
+    with pytest.raises(FitError, match="'lambda_' is not a parameter of the models"):
         Fit().minos(data.dataset, "lambda_")
+    with pytest.raises(FitError, match="'reference' is not a free parameter"):
+        Fit().minos(data.dataset, "a.spectral.reference")
+    with pytest.raises(FitError, match="'lambda_' is not a parameter of the models"):
+        Fit().stat_profile(data.dataset, "lambda_", [1.0])
 
 
 def test_index_pulls_are_unbiased(asimov, make_model):

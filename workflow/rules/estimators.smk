@@ -11,6 +11,10 @@ rule flux_points:
     output:
         fits="results/{analysis}/dl5/flux_points.fits",
         ecsv="results/{analysis}/dl5/flux_points.ecsv",
+        sed_types=expand(
+            "results/{{analysis}}/dl5/flux_points_{sed_type}.ecsv",
+            sed_type=("dnde", "e2dnde", "flux"),
+        ),
     params:
         flux_points=section("flux_points"),
     log:

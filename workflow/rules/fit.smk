@@ -11,6 +11,7 @@ rule fit:
         datasets=fit_datasets,
     output:
         models="results/{analysis}/dl5/{mode}/{model}/models.yaml",
+        covariance="results/{analysis}/dl5/{mode}/{model}/models_covariance.dat",
         result="results/{analysis}/dl5/{mode}/{model}/fit.json",
     params:
         model=lambda w: ANALYSIS[w.analysis]["fit"]["models"][w.model],
