@@ -62,7 +62,8 @@ def quantity(value, unit, key):
         raise ConfigError(f"config key '{key}': cannot read {value!r} as a quantity") from exc
     if not q.unit.is_equivalent(unit):
         raise ConfigError(
-            f"config key '{key}': {value!r} has unit '{q.unit}', expected a unit convertible to '{unit}'"
+            f"config key '{key}': {value!r} has unit '{q.unit}', "
+            f"expected a unit convertible to '{unit}'"
         )
     return q.to(unit)
 

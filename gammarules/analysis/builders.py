@@ -6,6 +6,8 @@ errors name the config key.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 
@@ -55,7 +57,7 @@ def exclusion_mask(cfg, center, data_dir=None):
     if not cfg:
         return None
     if cfg.get("file"):
-        path = cfg["file"] if data_dir is None else data_dir / cfg["file"]
+        path = cfg["file"] if data_dir is None else Path(data_dir) / cfg["file"]
         mask = WcsMap.read(path)
         mask.data = mask.data.astype(bool)
         return mask

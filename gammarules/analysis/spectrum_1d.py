@@ -21,7 +21,7 @@ from gammarules.analysis.builders import (
     sky_circle,
 )
 from gammarules.config import quantity
-from gammarules.data import DataStore, select_observations
+from gammarules.data import DataStore
 from gammarules.datasets import SpectrumDataset, stack
 from gammarules.errors import ConfigError, DataFormatError
 from gammarules.estimators import FluxPointsEstimator
@@ -64,7 +64,7 @@ def observation_table(datastore_dir, cfg):
         selection["time_range"] = Time(cfg["time_range"])
     if "target" in cfg:
         selection["target"] = cfg["target"]
-    ids = select_observations(store.obs_table, **selection)
+    ids = store.select(**selection)
     if not ids:
         raise ConfigError(f"observations: the selection {cfg} matches no observation in {datastore_dir}")
     index = {int(i): row for i, row in zip(store.obs_table["OBS_ID"], store.obs_table, strict=True)}

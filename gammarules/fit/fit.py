@@ -144,7 +144,7 @@ class Fit:
         idx = likelihood.index(parameter)
         minuit = self._migrad(likelihood)
         label = likelihood.labels[idx]
-        minuit.minos(label, cl=float(sigma))
+        minuit.minos(label, cl=float(chi2.cdf(sigma**2, 1)))
         error = minuit.merrors[label]
         likelihood.set_factors(np.array(minuit.values))
         scale, unit = likelihood.scales[idx], likelihood.parameters[idx].unit
@@ -162,7 +162,7 @@ class Fit:
         ----------
         datasets : dataset or list of datasets
         parameter : Parameter or str
-            The scanned parameter (object, ``"{model}.{name}"`` label or unique name).
+            The scanned parameter (object, ``"{model}.{part}.{name}"`` label or unique name).
         values : array or `~astropy.units.Quantity`
             Scan values (plain numbers are in the parameter's unit).
         reoptimize : bool

@@ -12,6 +12,8 @@ from gammarules.irf.core import IRF, to_value
 
 __all__ = ["EffectiveAreaTable2D"]
 
+_THRESHOLD_KEYS = ("LO_THRES", "HI_THRES")
+
 
 class EffectiveAreaTable2D(IRF):
     """Effective area table, data shape ``(energy_true, offset)``.
@@ -39,15 +41,17 @@ class EffectiveAreaTable2D(IRF):
         values = np.clip(self._interp(energy, offset), 0, None)
         return u.Quantity(values * self.unit.to("cm2"), "cm2")
 
+    @classmethod
+    def from_hdu(cls, hdu, source=None):
+        source = source or f"HDU {hdu.name!r}"
+        for key in _THRESHOLD_KEYS:
+            value = hdu.header.get(key)
+            if value is not None and not isinstance(value, (int, float)):
+                raise DataFormatError(f"{source}: keyword {key}={value!r} is not an energy in TeV")
+        return super().from_hdu(hdu, source)
+
     def _threshold(self, key):
-        if key not in self.meta:
-            return None
-        try:
-            return u.Quantity(float(self.meta[key]), "TeV")
-        except (TypeError, ValueError):
-            raise DataFormatError(
-                f"AEFF_2D keyword {key}={self.meta[key]!r} is not an energy in TeV"
-            ) from None
+        return u.Quantity(float(self.meta[key]), "TeV") if key in self.meta else None
 
     @property
     def lo_threshold(self):

@@ -110,7 +110,6 @@ class GadfTable:
         self._columns = {c.name.upper(): c for c in hdu.columns}
         self._order = [c.name.upper() for c in hdu.columns]
         self._prefix = {}
-        self._is_nodes = {}
 
     @property
     def hduclas4(self):
@@ -125,10 +124,6 @@ class GadfTable:
     def meta(self):
         """Header keywords, without the table-structure ones."""
         return {k: v for k, v in self.header.items() if not _STRUCTURAL.match(k)}
-
-    @property
-    def is_pointlike(self):
-        return str(self.header.get("HDUCLAS3", "")).strip().upper() == "POINT-LIKE"
 
     def has_column(self, name):
         return name.upper() in self._columns

@@ -5,8 +5,8 @@ IRFs: log in energy (nodes at the log bin centres, clipped to the outer nodes), 
 offset (extrapolated linearly up to the outer offset edges, constant beyond), parameter
 values linearly (negative extrapolated values set to zero); nodes without a valid profile
 (e.g. zero widths below the CTA 1DC threshold) are left out of the interpolation. The
-profiles use the
-small-angle (flat sky) formulas of GADF, with the angles in radians for dP/dOmega in sr-1.
+profiles use the small-angle (flat sky) formulas of GADF, with the angles in radians for
+dP/dOmega in sr-1.
 """
 
 from __future__ import annotations
@@ -166,10 +166,11 @@ class PSF3Gauss(ParametricPSF):
 
 
 class PSFKing(ParametricPSF):
-    """King profile (GADF ``PSF_KING``), normalised to one for ``GAMMA`` > 1::
+    """King profile (GADF ``PSF_KING``), normalised to one for ``GAMMA`` > 1.
 
-    dP/dOmega = 1 / (2 pi s^2) (1 - 1/g) (1 + r^2 / (2 g s^2))^-g
-    containment(r) = 1 - (1 + r^2 / (2 g s^2))^(1 - g)
+    With g = ``GAMMA`` and s = ``SIGMA``: dP/dOmega = (1 - 1/g) / (2 pi s^2) x
+    (1 + r^2 / (2 g s^2))^-g, whose containment is 1 - (1 + r^2 / (2 g s^2))^(1 - g).
+    Nodes with g <= 1 or s <= 0 have no valid profile.
     """
 
     tag = "PSF_KING"

@@ -32,9 +32,8 @@ class PSFTable(IRF):
     edges, linear in solid angle within a bin. Integrating the interpolated profile instead
     misses probability in the sharp core of a high-energy PSF (on the H.E.S.S. DR1 tables,
     whose rad bins have equal solid angle: 5 % lost at 87 TeV, r68 too large by 16 % at
-    37 TeV).
-    Energy and offset are interpolated as for `evaluate`. The table is not renormalised:
-    containment at large rad is whatever the file integrates to.
+    37 TeV). Energy and offset are interpolated as for `evaluate`. The table is not
+    renormalised: containment at large rad is whatever the file integrates to.
     """
 
     tag = "PSF_TABLE"

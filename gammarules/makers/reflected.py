@@ -32,7 +32,8 @@ def rotate_region(region, center, angle):
 def _check_circle(region):
     if not isinstance(region, CircleSkyRegion):
         raise GammarulesError(
-            f"OFF-region finders need a circular ON region (CircleSkyRegion), got {type(region).__name__}"
+            "OFF-region finders need a circular ON region (CircleSkyRegion), "
+            f"got {type(region).__name__}"
         )
 
 
@@ -90,8 +91,12 @@ class ReflectedRegionsFinder:
         offset = center.separation(region.center)
         if offset <= region.radius:
             return []
-        # angular width of the circle seen from the pointing, plus the required gap
-        size = Angle(2 * np.arcsin((region.radius / offset).to_value("")), "rad")
+        # angular width of the circle seen from the pointing (on the sphere, tangent lines:
+        # sin(half width) = sin(radius) / sin(offset)), plus the required gap
+        half_width = np.arcsin(
+            np.sin(region.radius.to_value("rad")) / np.sin(offset.to_value("rad"))
+        )
+        size = Angle(2 * half_width, "rad")
         step = size + self.min_distance
         angle_max = Angle(360, "deg") - step - self.min_distance_input
         excluded = _excluded_coords(exclusion_mask, center, offset + 2 * region.radius)
@@ -122,14 +127,15 @@ class WobbleRegionsFinder:
         offset = center.separation(region.center)
         excluded = _excluded_coords(exclusion_mask, center, offset + 2 * region.radius)
         step = Angle(360, "deg") / (self.n_off_regions + 1)
-        regions = [rotate_region(region, center, k * step) for k in range(1, self.n_off_regions + 1)]
-        if self.n_off_regions > 1:
-            gap = 2 * offset * np.sin(step.to_value("rad") / 2)
-            if gap < 2 * region.radius:
-                raise GammarulesError(
-                    f"{self.n_off_regions} wobble OFF regions of radius {region.radius} overlap at "
-                    f"offset {offset.to(u.deg):.3f}; use fewer regions"
-                )
+        regions = [
+            rotate_region(region, center, k * step) for k in range(1, self.n_off_regions + 1)
+        ]
+        # neighbours (the ON region and the first OFF region included) are `step` apart
+        if region.center.separation(regions[0].center) < 2 * region.radius:
+            raise GammarulesError(
+                f"{self.n_off_regions} wobble OFF region(s) of radius {region.radius} overlap the "
+                f"ON region or each other at offset {offset.to(u.deg):.3f}; use fewer regions"
+            )
         return [r for r in regions if not _overlaps(r, excluded)]
 
 

@@ -79,10 +79,14 @@ class SafeMaskMaker:
     offset_max : Quantity
     """
 
-    def __init__(self, methods=("aeff-default",), aeff_percent=10, bias_percent=10, offset_max="3 deg"):
+    def __init__(
+        self, methods=("aeff-default",), aeff_percent=10, bias_percent=10, offset_max="3 deg"
+    ):
         unknown = sorted(set(methods) - set(METHODS))
         if unknown:
-            raise ConfigError(f"safe_mask.methods: unknown method(s) {unknown}; known: {list(METHODS)}")
+            raise ConfigError(
+                f"safe_mask.methods: unknown method(s) {unknown}; known: {list(METHODS)}"
+            )
         self.methods = tuple(methods)
         self.aeff_percent = float(aeff_percent)
         self.bias_percent = float(bias_percent)

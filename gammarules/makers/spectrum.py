@@ -79,7 +79,9 @@ class SpectrumDatasetMaker:
         products = {}
         if "counts" in self.selection:
             inside = events_in_on_region(observation, region)
-            products["counts"] = bin_energies(observation.events.energy[inside], dataset.energy_axis)
+            products["counts"] = bin_energies(
+                observation.events.energy[inside], dataset.energy_axis
+            )
         if "exposure" in self.selection:
             products["exposure"] = self.make_exposure(dataset, observation, region, offset)
             products["livetime"] = observation.livetime

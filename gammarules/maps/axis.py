@@ -20,13 +20,14 @@ class MapAxis:
     name : str
         Axis name, e.g. ``"energy"`` (reconstructed) or ``"energy_true"``.
     unit : str or `~astropy.units.Unit`
-        Unit of ``edges`` when they are given as plain numbers.
+        Unit of ``edges`` when they are given as plain numbers; Quantity edges are
+        converted to it unless it is empty.
     interp : {"log", "lin"}
         Interpolation scale; it also sets the bin centres (geometric or arithmetic mean).
     """
 
     def __init__(self, edges, name="energy", unit="", interp="log"):
-        edges = u.Quantity(edges, unit)
+        edges = u.Quantity(edges, None if isinstance(edges, u.Quantity) and unit == "" else unit)
         values = np.asarray(edges.value, dtype=float)
         if values.ndim != 1 or values.size < 2:
             raise GammarulesError(f"axis '{name}': need at least two bin edges, got {values}")
@@ -97,11 +98,11 @@ class MapAxis:
         return self.center.to_value(unit)
 
     def coord_to_idx(self, coord):
-        """Index of the bin holding each coordinate; -1 outside the axis."""
+        """Index of the bin holding each coordinate (bins are right-open); -1 outside or NaN."""
         values = u.Quantity(coord, self._unit).to_value(self._unit)
         idx = np.searchsorted(self._edges, values, side="right") - 1
-        outside = (values < self._edges[0]) | (values >= self._edges[-1])
-        return np.where(outside, -1, idx)
+        inside = (values >= self._edges[0]) & (values < self._edges[-1])
+        return np.where(inside, idx, -1)
 
     def squash(self):
         """One bin spanning the whole axis."""
@@ -109,7 +110,9 @@ class MapAxis:
 
     def slice(self, start, stop):
         """Axis made of bins ``start:stop``."""
-        return MapAxis(self.edges[start : stop + 1], name=self.name, unit=self.unit, interp=self.interp)
+        return MapAxis(
+            self.edges[start : stop + 1], name=self.name, unit=self.unit, interp=self.interp
+        )
 
     def rename(self, name):
         return MapAxis(self.edges, name=name, unit=self.unit, interp=self.interp)
@@ -133,5 +136,6 @@ class MapAxis:
     def __repr__(self):
         return (
             f"MapAxis(name={self.name!r}, nbin={self.nbin}, "
-            f"edges=[{self._edges[0]:.4g}, {self._edges[-1]:.4g}] {self._unit}, interp={self.interp!r})"
+            f"edges=[{self._edges[0]:.4g}, {self._edges[-1]:.4g}] {self._unit}, "
+            f"interp={self.interp!r})"
         )

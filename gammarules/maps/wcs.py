@@ -7,6 +7,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
+from regions import CircleSkyRegion
 
 from gammarules.errors import DataFormatError
 
@@ -68,11 +69,17 @@ class WcsGeom:
         return self.pix_to_coord(x, y)
 
     def region_mask(self, regions):
-        """True for pixels whose centre is inside any of ``regions`` (regions.SkyRegion)."""
+        """True for pixels whose centre is inside any of ``regions`` (regions.SkyRegion).
+
+        Circles are tested by angular separation on the sphere; other shapes in pixel space.
+        """
         coords = self.get_coord()
         mask = np.zeros(self.shape, dtype=bool)
         for region in regions:
-            mask |= region.contains(coords, self.wcs)
+            if isinstance(region, CircleSkyRegion):
+                mask |= coords.separation(region.center) < region.radius
+            else:
+                mask |= region.contains(coords, self.wcs)
         return mask
 
     def to_header(self):
@@ -107,11 +114,15 @@ class WcsMap:
         """Read a 2D (or 3D with a single plane) FITS image with WCS."""
         try:
             with fits.open(filename) as hdulist:
-                image = hdulist[hdu] if hdu is not None else next(
-                    (h for h in hdulist if h.is_image and h.data is not None), None
-                )
-                if image is None:
-                    raise DataFormatError(f"{filename}: no image HDU with data found")
+                if hdu is None:
+                    image = next((h for h in hdulist if h.is_image and h.data is not None), None)
+                    if image is None:
+                        raise DataFormatError(f"{filename}: no image HDU with data found")
+                else:
+                    try:
+                        image = hdulist[hdu]
+                    except (KeyError, IndexError):
+                        raise DataFormatError(f"{filename}: no HDU {hdu!r}") from None
                 data = np.asarray(image.data)
                 header = image.header
         except OSError as exc:

@@ -118,6 +118,17 @@ def test_parameter_bounds_are_respected(asimov, models):
     assert "parameters at limit" in result.message
 
 
+def test_call_limit_is_reported(asimov, models):
+    data = asimov()
+    data.dataset.models = models
+    result = Fit(optimize_opts={"ncall": 5, "iterate": 1}, covariance=False).run(data.dataset)
+    assert not result.success
+    assert result.message.startswith("Optimization failed.")
+    assert "call limit reached" in result.message
+    assert result.covariance is None and result.correlation is None
+    assert result.to_dict()["covariance"] is None
+
+
 def test_fit_is_deterministic(asimov, make_model):
     results = []
     for _ in range(2):
@@ -176,6 +187,9 @@ def test_minos_is_where_the_profile_rises_by_one(asimov, models):
     )
     assert_allclose(profile["stat_scan"] - best_stat, 1, atol=0.02)
     assert_allclose(spectral(models).index.value, value, rtol=1e-12)  # restored
+    half = fit.minos([data.dataset], "index", sigma=0.5)
+    profile = fit.stat_profile([data.dataset], "index", [value + half["errp"].value], True)
+    assert_allclose(profile["stat_scan"] - best_stat, 0.25, atol=0.01)
 
 
 def test_stat_profile_without_reoptimisation(asimov, models):

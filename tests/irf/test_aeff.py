@@ -79,8 +79,8 @@ def test_thresholds_and_flags(aeff_path, write_irf):
         bins("ENERG", [1, 10], "TeV") + bins("THETA", [0, 1], "deg") + [("EFFAREA", [[1.0]], "m2")],
         {"LO_THRES": "low"},
     )
-    with pytest.raises(DataFormatError, match="LO_THRES='low' is not an energy in TeV"):
-        _ = EffectiveAreaTable2D.read(path, 1).lo_threshold
+    with pytest.raises(DataFormatError, match=r"\[1\]: keyword LO_THRES='low' is not an energy"):
+        EffectiveAreaTable2D.read(path, 1)
 
 
 def test_bad_coordinates(aeff_path):

@@ -49,8 +49,9 @@ def test_containment_of_gaussian_table(psf):
     energy, offset = E_NODES[2], T_NODES[1]
     sigma = sigma_deg(energy, offset)
     result = psf.containment(rad * u.deg, energy * u.TeV, offset * u.deg)
-    # exact at the rad edges, linear in solid angle within a 0.005 deg bin
-    assert_allclose(result, gaussian_containment(rad, sigma), atol=2e-4)
+    # exact at the rad edges, linear in solid angle s = r^2 / 2 within a 0.005 deg bin:
+    # error <= ds^2 / 8 max|F''(s)| ~ 2.3e-4 for this sigma (0.11 deg)
+    assert_allclose(result, gaussian_containment(rad, sigma), atol=3e-4)
     at_edges = psf.containment(R_EDGES[::10] * u.deg, energy * u.TeV, offset * u.deg)
     assert_allclose(at_edges, gaussian_containment(R_EDGES[::10], sigma), atol=1e-12)
     assert_allclose(psf.containment(5 * u.deg, energy * u.TeV, offset * u.deg), 1.0, atol=1e-10)
@@ -72,10 +73,10 @@ def test_interpolation_between_nodes(psf):
     rad = np.array([0.05, 0.1, 0.2])
     mix = 0.3 * gaussian_containment(rad, sigma_deg(E_NODES[1], 1.5))
     mix += 0.7 * gaussian_containment(rad, sigma_deg(E_NODES[2], 1.5))
-    assert_allclose(psf.containment(rad * u.deg, energy * u.TeV, 1.5 * u.deg), mix, atol=2e-4)
+    assert_allclose(psf.containment(rad * u.deg, energy * u.TeV, 1.5 * u.deg), mix, atol=3e-4)
     # beyond the energy nodes: the outer node
     outer = psf.containment(rad * u.deg, 1000 * u.TeV, 1.5 * u.deg)
-    assert_allclose(outer, gaussian_containment(rad, sigma_deg(E_NODES[-1], 1.5)), atol=2e-4)
+    assert_allclose(outer, gaussian_containment(rad, sigma_deg(E_NODES[-1], 1.5)), atol=3e-4)
 
 
 def test_evaluate(psf):
@@ -93,12 +94,12 @@ def test_evaluate(psf):
 
 
 def test_truncated_table_and_empty_nodes(write_irf):
-    r_edges = np.linspace(0, 0.2, 41)
+    r_edges = np.linspace(0, 0.1, 21)
     table = gaussian_table(r_edges)
     table[0] = 0.0  # no data at the lowest energy
     psf = PSFTable.read(write_psf(write_irf, table, r_edges), "PSF")
     sigma = sigma_deg(E_NODES[1], 0.5)
-    total = gaussian_containment(0.2, sigma)
+    total = gaussian_containment(0.1, sigma)
     assert total < 0.68
     assert np.isnan(psf.containment_radius(0.68, E_NODES[1] * u.TeV, 0.5 * u.deg).value)
     assert_allclose(psf.containment(1 * u.deg, E_NODES[1] * u.TeV, 0.5 * u.deg), total)
