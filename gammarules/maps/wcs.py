@@ -9,7 +9,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from regions import CircleSkyRegion
 
-from gammarules.errors import DataFormatError
+from gammarules.errors import DataFormatError, GammarulesError
 
 __all__ = ["WcsGeom", "WcsMap"]
 
@@ -30,7 +30,7 @@ class WcsGeom:
         Give either ``width`` (deg, scalar or (lon, lat)) or ``npix`` (scalar or (nx, ny)).
         """
         if frame not in _FRAMES:
-            raise ValueError(f"frame must be one of {sorted(_FRAMES)}, got {frame!r}")
+            raise GammarulesError(f"frame must be one of {sorted(_FRAMES)}, got {frame!r}")
         binsz = u.Quantity(binsz, "deg").value
         if npix is None:
             width = np.broadcast_to(u.Quantity(width, "deg").value, (2,))
@@ -104,7 +104,9 @@ class WcsMap:
     def __init__(self, geom, data, unit=""):
         data = np.asarray(data)
         if data.shape != geom.shape:
-            raise ValueError(f"data shape {data.shape} does not match geometry {geom.shape}")
+            raise GammarulesError(
+                f"WcsMap: data shape {data.shape} does not match geometry {geom.shape}"
+            )
         self.geom = geom
         self.data = data
         self.unit = u.Unit(unit)

@@ -1,0 +1,67 @@
+"""The H.E.S.S. DR1 Crab 1D analysis in memory: Gammapy's numbers and a published result."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy import units as u
+
+from gammarules.analysis.spectrum_1d import run
+from gammarules.analysis.summary import make_summary
+from gammarules.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture(scope="module")
+def crab(data_dir):
+    config = load_config(
+        ROOT / "config/analyses/hess_crab_1d.yaml", ROOT / "workflow/schemas/analysis.schema.yaml"
+    )
+    return config, run(config, data_dir)
+
+
+def test_gammapy_numbers(crab, hess_crab_1d_acceptance):
+    config, out = crab
+    fits = {mode: {k: v[1] for k, v in per.items()} for mode, per in out["fits"].items()}
+    summary = make_summary(config, out["datasets"], out["stacked"], fits, out["flux_points"], {})
+    hess_crab_1d_acceptance(summary)
+
+
+def test_stacked_fit_agrees_with_joint(crab):
+    """Stacking conserves counts, OFF background and exposure-weighted response: the stacked
+    power-law fit must agree with the joint one to a small fraction of the error."""
+    _, out = crab
+    joint = out["fits"]["joint"]["pl"][1]["parameters"]
+    stacked = out["fits"]["stacked"]["pl"][1]["parameters"]
+    for j, s in zip(joint, stacked, strict=True):
+        if not j["frozen"]:
+            assert abs(j["value"] - s["value"]) < 0.1 * j["error"]
+
+
+def test_mohrmann_2019(crab):
+    """Mohrmann et al. 2019 (A&A 632, A72), H.E.S.S. DR1 Crab, 1D analysis of the same runs:
+    Gamma = 2.589 +- 0.061 and phi0(1.45 TeV) = (1.586 +- 0.076)e-11 TeV-1 cm-2 s-1.
+    Required: consistent within 1 sigma combined (the two analyses differ in ON region size
+    and safe energy range, so only statistical consistency is expected)."""
+    _, out = crab
+    models, result = out["fits"]["joint"]["pl"]
+    index = models[0].spectral_model.parameters["index"]
+    assert abs(index.value - 2.589) < np.hypot(index.error, 0.061)
+    dnde, dnde_err = models[0].spectral_model.evaluate_error(1.45 * u.TeV)
+    dnde = dnde.to_value("TeV-1 cm-2 s-1")
+    dnde_err = dnde_err.to_value("TeV-1 cm-2 s-1")
+    assert abs(dnde - 1.586e-11) < np.hypot(dnde_err, 0.076e-11)
+
+
+def test_flux_points(crab):
+    """Five flux points 1-30 TeV, the first three above 5 sigma, each consistent with the fitted
+    power law within 3 sigma, and the likelihood scans present."""
+    _, out = crab
+    table = out["flux_points"].table
+    assert len(table) == 5
+    assert np.all(table["sqrt_ts"][:3] > 5) and table["sqrt_ts"][3] > 3
+    pull = (table["norm"] - 1) / table["norm_err"]
+    assert np.all(np.abs(pull[:4]) < 3)
+    assert table["stat_scan"].shape == (5, 11)
