@@ -66,13 +66,17 @@ def observation_table(datastore_dir, cfg):
         selection["target"] = cfg["target"]
     ids = store.select(**selection)
     if not ids:
-        raise ConfigError(f"observations: the selection {cfg} matches no observation in {datastore_dir}")
+        raise ConfigError(
+            f"observations: the selection {cfg} matches no observation in {datastore_dir}"
+        )
     index = {int(i): row for i, row in zip(store.obs_table["OBS_ID"], store.obs_table, strict=True)}
     rows = []
     for obs_id in ids:
         files = sorted({str(loc.path) for loc in store.obs(obs_id).locations.values()})
         row = {"OBS_ID": int(obs_id), "FILES": ",".join(files)}
-        row.update({c: index[int(obs_id)][c] for c in _OBS_COLUMNS if c in index[int(obs_id)].colnames})
+        row.update(
+            {c: index[int(obs_id)][c] for c in _OBS_COLUMNS if c in index[int(obs_id)].colnames}
+        )
         rows.append(row)
     return Table(rows=rows)
 
@@ -89,7 +93,10 @@ def make_irfs(geometry, reduction, observation):
     energy, energy_true = _axes(geometry)
     region = sky_circle(geometry["on_region"], "geometry.on_region")
     empty = SpectrumDataset.create(
-        energy, energy_true, region=region, name=str(observation.obs_id),
+        energy,
+        energy_true,
+        region=region,
+        name=str(observation.obs_id),
         meta={"content": IRF_CONTENT},
     )
     maker = SpectrumDatasetMaker(
@@ -110,7 +117,8 @@ def reduce_counts(irfs, observation, safe_mask=None):
         )
     if int(irfs.meta["obs_id"]) != int(observation.obs_id):
         raise DataFormatError(
-            f"IRF product of observation {irfs.meta['obs_id']} used for observation {observation.obs_id}"
+            f"IRF product of observation {irfs.meta['obs_id']} used for observation "
+            f"{observation.obs_id}"
         )
     meta = {k: v for k, v in irfs.meta.items() if k != "content"}
     dataset = SpectrumDatasetMaker(selection=("counts",)).run(irfs.copy(meta=meta), observation)
@@ -138,16 +146,22 @@ def sky_model(name, cfg, key=None):
     names = model.parameters.names
     for pname, value in cfg["parameters"].items():
         if pname not in names:
-            raise ConfigError(f"config key '{key}.parameters.{pname}': {cfg['type']} has parameters {names}")
+            raise ConfigError(
+                f"config key '{key}.parameters.{pname}': {cfg['type']} has parameters {names}"
+            )
         parameter = model.parameters[pname]
         parameter.value = quantity(value, parameter.unit, f"{key}.parameters.{pname}").value
     for pname in cfg.get("frozen", []):
         if pname not in names:
-            raise ConfigError(f"config key '{key}.frozen': {cfg['type']} has no parameter {pname!r}")
+            raise ConfigError(
+                f"config key '{key}.frozen': {cfg['type']} has no parameter {pname!r}"
+            )
         model.parameters[pname].frozen = True
     for pname, (lo, hi) in cfg.get("bounds", {}).items():
         if pname not in names:
-            raise ConfigError(f"config key '{key}.bounds': {cfg['type']} has no parameter {pname!r}")
+            raise ConfigError(
+                f"config key '{key}.bounds': {cfg['type']} has no parameter {pname!r}"
+            )
         model.parameters[pname].min = np.nan if lo is None else lo
         model.parameters[pname].max = np.nan if hi is None else hi
     return SkyModel(spectral_model=model, name=name)
@@ -234,7 +248,9 @@ def run(config, data_dir):
         dataset = reduce_counts(irfs, observation, config["reduction"].get("safe_mask"))
         timing["reduce"] = timing.get("reduce", 0) + time.perf_counter() - t
         t = time.perf_counter()
-        datasets.append(estimate_background(dataset, observation, config["background"], Path(data_dir)))
+        datasets.append(
+            estimate_background(dataset, observation, config["background"], Path(data_dir))
+        )
         timing["background"] = timing.get("background", 0) + time.perf_counter() - t
     t = time.perf_counter()
     stacked = stack(datasets)

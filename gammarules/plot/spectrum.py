@@ -26,8 +26,19 @@ def plot_counts_spectrum(dataset, path, title=""):
     )
     counts = np.where(mask, dataset.counts, np.nan)
     ax.errorbar(center, counts, yerr=np.sqrt(counts), fmt="o", color="k", label="ON counts")
-    ax.stairs(np.where(mask, dataset.background, np.nan), edges, color="C0", label="background (alpha x OFF)")
-    ax.stairs(np.where(mask, npred, np.nan), edges, color="C1", lw=2, label="predicted (model + background)")
+    ax.stairs(
+        np.where(mask, dataset.background, np.nan),
+        edges,
+        color="C0",
+        label="background (alpha x OFF)",
+    )
+    ax.stairs(
+        np.where(mask, npred, np.nan),
+        edges,
+        color="C1",
+        lw=2,
+        label="predicted (model + background)",
+    )
     ax.set_xscale("log")
     ax.set_ylabel("counts")
     ax.legend()
@@ -56,11 +67,21 @@ def _likelihood_band(ax, table):
         stat = np.asarray(table["stat_scan"][i], dtype=float)
         log_y = np.log(y)
         log_edges = np.concatenate(
-            [[1.5 * log_y[0] - 0.5 * log_y[1]], 0.5 * (log_y[1:] + log_y[:-1]), [1.5 * log_y[-1] - 0.5 * log_y[-2]]]
+            [
+                [1.5 * log_y[0] - 0.5 * log_y[1]],
+                0.5 * (log_y[1:] + log_y[:-1]),
+                [1.5 * log_y[-1] - 0.5 * log_y[-2]],
+            ]
         )
         delta = (stat - np.nanmin(stat))[:, None]
         mesh = ax.pcolormesh(
-            [e_min[i], e_max[i]], np.exp(log_edges), delta, cmap="Greys_r", vmin=0, vmax=25, alpha=0.8
+            [e_min[i], e_max[i]],
+            np.exp(log_edges),
+            delta,
+            cmap="Greys_r",
+            vmin=0,
+            vmax=25,
+            alpha=0.8,
         )
     return mesh
 
@@ -75,25 +96,48 @@ def plot_sed(flux_points, model, path, title=""):
     e2 = flux_points.to_table("e2dnde")
     energy = u.Quantity(e2["e_ref"]).to_value("TeV")
     value = u.Quantity(e2["e2dnde"]).to_value(E2DNDE_UNIT)
-    is_ul = np.asarray(e2["is_ul"], dtype=bool) if "is_ul" in e2.colnames else np.zeros(len(e2), bool)
-    xerr = [energy - u.Quantity(e2["e_min"]).to_value("TeV"), u.Quantity(e2["e_max"]).to_value("TeV") - energy]
+    is_ul = (
+        np.asarray(e2["is_ul"], dtype=bool) if "is_ul" in e2.colnames else np.zeros(len(e2), bool)
+    )
+    xerr = [
+        energy - u.Quantity(e2["e_min"]).to_value("TeV"),
+        u.Quantity(e2["e_max"]).to_value("TeV") - energy,
+    ]
     if "e2dnde_errn" in e2.colnames:
         yerr = [u.Quantity(e2[c]).to_value(E2DNDE_UNIT) for c in ("e2dnde_errn", "e2dnde_errp")]
     else:
         yerr = u.Quantity(e2["e2dnde_err"]).to_value(E2DNDE_UNIT)
     yerr = np.where(is_ul, 0, np.asarray(yerr))
     ok = ~is_ul
-    ax.errorbar(energy[ok], value[ok], xerr=np.asarray(xerr)[:, ok], yerr=yerr[:, ok] if yerr.ndim == 2 else yerr[ok],
-                fmt="o", color="C3", label="flux points")
+    ax.errorbar(
+        energy[ok],
+        value[ok],
+        xerr=np.asarray(xerr)[:, ok],
+        yerr=yerr[:, ok] if yerr.ndim == 2 else yerr[ok],
+        fmt="o",
+        color="C3",
+        label="flux points",
+    )
     if np.any(is_ul) and "e2dnde_ul" in e2.colnames:
         ul = u.Quantity(e2["e2dnde_ul"]).to_value(E2DNDE_UNIT)
-        ax.errorbar(energy[is_ul], ul[is_ul], yerr=0.3 * ul[is_ul], uplims=True, fmt="v", color="C3")
-    grid = np.geomspace(u.Quantity(e2["e_min"]).min().to_value("TeV"), u.Quantity(e2["e_max"]).max().to_value("TeV"), 100) * u.TeV
+        ax.errorbar(
+            energy[is_ul], ul[is_ul], yerr=0.3 * ul[is_ul], uplims=True, fmt="v", color="C3"
+        )
+    grid = (
+        np.geomspace(
+            u.Quantity(e2["e_min"]).min().to_value("TeV"),
+            u.Quantity(e2["e_max"]).max().to_value("TeV"),
+            100,
+        )
+        * u.TeV
+    )
     dnde, dnde_err = model.evaluate_error(grid)
     e2dnde = (dnde * grid**2).to_value(E2DNDE_UNIT)
     e2err = (dnde_err * grid**2).to_value(E2DNDE_UNIT)
     ax.plot(grid.value, e2dnde, color="C0", label="best-fit model")
-    ax.fill_between(grid.value, e2dnde - e2err, e2dnde + e2err, color="C0", alpha=0.3, label="1σ model band")
+    ax.fill_between(
+        grid.value, e2dnde - e2err, e2dnde + e2err, color="C0", alpha=0.3, label="1σ model band"
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("energy [TeV]")

@@ -96,19 +96,33 @@ def test_products(crab_run):
     summary = json.loads((results / "summary.json").read_text())
     assert [o["obs_id"] for o in summary["observations"]] == [23523, 23526, 23559, 23592]
     assert set(summary["observations"][0]) == {
-        "obs_id", "counts", "counts_off", "alpha", "excess", "sqrt_ts", "livetime_s",
+        "obs_id",
+        "counts",
+        "counts_off",
+        "alpha",
+        "excess",
+        "sqrt_ts",
+        "livetime_s",
     }
     assert set(summary["fits"]) == {"joint", "stacked"}
     assert set(summary["fits"]["joint"]) == {"pl", "lp"}
     assert len(summary["flux_points"]) == 5
     assert set(summary["wall_time_s"]) >= {
-        "select_observations", "irf", "reduce", "background", "stack", "fit", "flux_points",
+        "select_observations",
+        "irf",
+        "reduce",
+        "background",
+        "stack",
+        "fit",
+        "flux_points",
     }
 
 
 def test_acceptance_numbers(crab_run, hess_crab_1d_acceptance):
     """The issue's acceptance numbers, read from the summary the workflow wrote."""
-    hess_crab_1d_acceptance(json.loads((crab_run / "results/hess_crab_1d/summary.json").read_text()))
+    hess_crab_1d_acceptance(
+        json.loads((crab_run / "results/hess_crab_1d/summary.json").read_text())
+    )
 
 
 def test_second_run_does_nothing(crab_run):
@@ -153,7 +167,9 @@ def test_unknown_config_key_fails_before_any_job(tmp_path, crab_config, data_dir
 
 
 def test_obs_id_not_in_index(tmp_path, crab_config, data_dir):
-    work = make_workdir(tmp_path, {"hess_crab_1d": small_config(crab_config, obs_ids=[1])}, data_dir)
+    work = make_workdir(
+        tmp_path, {"hess_crab_1d": small_config(crab_config, obs_ids=[1])}, data_dir
+    )
     out = snakemake(work)
     assert out.returncode != 0
     message = out.stderr + out.stdout

@@ -11,7 +11,9 @@ with step_log(snakemake.log[0]) as log:
     datastore = Path(snakemake.params.datastore)
     observation = DataStore.from_dir(datastore).obs(int(snakemake.wildcards.obs_id))
     dataset = SpectrumDataset.read(snakemake.input.dataset)
-    on_off = estimate_background(dataset, observation, snakemake.params.background, datastore.parent)
+    on_off = estimate_background(
+        dataset, observation, snakemake.params.background, datastore.parent
+    )
     on_off.meta["provenance"] = provenance(
         [snakemake.input.dataset, *snakemake.input.dl3], {"background": snakemake.params.background}
     )

@@ -7,7 +7,9 @@ from gammarules.models import Models
 
 with step_log(snakemake.log[0]) as log:
     datasets = [SpectrumDatasetOnOff.read(path) for path in snakemake.input.datasets]
-    points = flux_points(datasets, Models.read(snakemake.input.models), snakemake.params.flux_points)
+    points = flux_points(
+        datasets, Models.read(snakemake.input.models), snakemake.params.flux_points
+    )
     log.info("%d flux points", len(points))
     points.write(snakemake.output.fits, sed_type="likelihood", overwrite=True)
     points.write(snakemake.output.ecsv, sed_type="likelihood", overwrite=True)
