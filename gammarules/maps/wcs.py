@@ -83,9 +83,8 @@ class WcsGeom:
         return mask
 
     def to_header(self):
-        header = self.wcs.to_header()
-        header["NAXIS1"], header["NAXIS2"] = self.shape[1], self.shape[0]
-        return header
+        """The WCS keywords (an image HDU takes NAXIS1/NAXIS2 from its data)."""
+        return self.wcs.to_header()
 
     def __eq__(self, other):
         return (
