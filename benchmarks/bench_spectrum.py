@@ -10,8 +10,8 @@ from pathlib import Path
 
 from astropy import units as u
 from astropy.coordinates import SkyCoord
-from registry import workload
 from regions import CircleSkyRegion
+from registry import workload
 
 from gammarules.analysis import spectrum_1d
 from gammarules.config import load_config

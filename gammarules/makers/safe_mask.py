@@ -116,7 +116,8 @@ class SafeMaskMaker:
         return energy_mask(dataset.energy_axis, aeff.lo_threshold, aeff.hi_threshold)
 
     def _mask_aeff_max(self, dataset, observation):
-        area = dataset.exposure.to_value("cm2 s") / dataset.livetime.to_value("s")
+        # exposure / livetime is the effective area; the relative threshold needs no livetime
+        area = dataset.exposure.to_value("cm2 s")
         if not np.any(area > 0):
             return np.zeros(dataset.energy_axis.nbin, dtype=bool)
         energy = dataset.energy_axis_true.center_in("TeV")

@@ -65,3 +65,31 @@ def test_flux_points(crab):
     pull = (table["norm"] - 1) / table["norm_err"]
     assert np.all(np.abs(pull[:4]) < 3)
     assert table["stat_scan"].shape == (5, 11)
+
+
+def test_minos_and_profiles_on_request(crab):
+    """MINOS errors and likelihood profiles of the free parameters, when the config asks.
+
+    The Crab power-law likelihood is close to parabolic: MINOS errors within 15 % of HESSE,
+    and the profile (others re-optimised) rises by about n_sigma**2 at +-n_sigma errors.
+    """
+    config, out = crab
+    from gammarules.analysis.spectrum_1d import fit_model
+
+    options = {"minos": True, "profiles": {"n_sigma": 2, "n_values": 5}}
+    _, result = fit_model(out["datasets"], "pl", config["fit"]["models"]["pl"], options)
+    errors = {p["name"]: p["error"] for p in result["parameters"]}
+    assert (
+        set(result["minos"])
+        == set(result["profiles"])
+        == {"pl.spectral.index", "pl.spectral.amplitude"}
+    )
+    for label, interval in result["minos"].items():
+        hesse = errors[label.rsplit(".", 1)[1]]
+        assert interval["success"]
+        assert interval["errn"] == pytest.approx(hesse, rel=0.15)
+        assert interval["errp"] == pytest.approx(hesse, rel=0.15)
+    for profile in result["profiles"].values():
+        delta = np.array(profile["stat_scan"]) - result["stat"]
+        assert delta[2] == pytest.approx(0, abs=1e-3)
+        assert delta[[0, -1]] == pytest.approx([4, 4], rel=0.15)

@@ -190,7 +190,24 @@ def _copy_datastore(src, dst, obs_ids):
     return dst
 
 
+def test_missing_file_fails_naming_it(tmp_path, crab_config, hess_dir):
+    """A DL3 file listed in the index but absent: the workflow stops before running any
+    reduction, naming the file."""
+    data = tmp_path / "data"
+    store = _copy_datastore(hess_dir, data / "hess-dl3-dr1", [23523, 23559])
+    (store / "data/hess_dl3_dr1_obs_id_023559.fits.gz").unlink()
+    cfg = small_config(crab_config, obs_ids=[23523, 23559])
+    work = make_workdir(tmp_path, {"hess_crab_1d": cfg}, data)
+    out = snakemake(work)
+    assert out.returncode != 0
+    assert "Missing input files for rule irf" in out.stderr + out.stdout
+    assert "hess_dl3_dr1_obs_id_023559.fits.gz" in out.stderr + out.stdout
+    assert not (work / "results/hess_crab_1d/irf").exists()
+
+
 def test_truncated_file_fails_with_clear_error(tmp_path, crab_config, hess_dir):
+    """A truncated DL3 file: its job fails naming the file, nothing is left behind for it,
+    and the good observation still goes through."""
     data = tmp_path / "data"
     store = _copy_datastore(hess_dir, data / "hess-dl3-dr1", [23523, 23526])
     broken = store / "data/hess_dl3_dr1_obs_id_023526.fits.gz"
@@ -199,7 +216,7 @@ def test_truncated_file_fails_with_clear_error(tmp_path, crab_config, hess_dir):
     work = make_workdir(tmp_path, {"hess_crab_1d": cfg}, data)
     out = snakemake(work, "--keep-going")
     assert out.returncode != 0
-    log = "".join(p.read_text() for p in (work / "results/hess_crab_1d/logs").rglob("*.log"))
+    log = (work / "results/hess_crab_1d/logs/irf/23526.log").read_text()
     assert "hess_dl3_dr1_obs_id_023526.fits.gz" in log
     assert re.search(r"truncated|corrupt", log)
     results = work / "results/hess_crab_1d"
