@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from astropy.coordinates import SkyCoord
 from regions import Regions
 
 from gammarules.datasets import SpectrumDatasetOnOff
 from gammarules.makers.reflected import ReflectedRegionsFinder
-from gammarules.makers.spectrum import bin_energies, events_in_on_region
+from gammarules.makers.spectrum import bin_energies, events_in_circles
 
 __all__ = ["ReflectedRegionsBackgroundMaker"]
 
@@ -39,8 +40,9 @@ class ReflectedRegionsBackgroundMaker:
         regions = self.off_regions(dataset, observation)
         events = observation.events
         in_off = np.zeros(len(events), dtype=bool)
-        for region in regions:
-            in_off |= events_in_on_region(observation, region)
+        if regions:
+            centers = SkyCoord([r.center for r in regions])
+            in_off = events_in_circles(observation, centers, dataset.region.radius)
         counts_off = bin_energies(events.energy[in_off], dataset.energy_axis)
         nbin = dataset.energy_axis.nbin
         meta = dict(dataset.meta)

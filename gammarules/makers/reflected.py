@@ -17,16 +17,15 @@ from astropy.coordinates import Angle, SkyCoord
 from regions import CircleSkyRegion
 
 from gammarules.errors import GammarulesError
+from gammarules.maps.sphere import in_any_circle, rotate_about, skycoord_from_vectors, unit_vectors
 
 __all__ = ["ReflectedRegionsFinder", "WobbleRegionsFinder", "events_in_regions", "rotate_region"]
 
 
 def rotate_region(region, center, angle):
     """The circle ``region`` rotated by ``angle`` (east of north) about ``center``."""
-    offset = center.separation(region.center)
-    position_angle = center.position_angle(region.center) + Angle(angle)
-    new_center = center.directional_offset_by(position_angle, offset)
-    return CircleSkyRegion(center=new_center, radius=region.radius)
+    vector = rotate_about(unit_vectors(region.center), unit_vectors(center), Angle(angle).rad)
+    return CircleSkyRegion(center=skycoord_from_vectors(vector), radius=region.radius)
 
 
 def _check_circle(region):
@@ -37,23 +36,26 @@ def _check_circle(region):
         )
 
 
-def _excluded_coords(exclusion_mask, center, radius):
-    """Sky positions of excluded pixel centres near the circle of ``radius`` about ``center``."""
+def _excluded_vectors(exclusion_mask):
+    """Unit vectors of the excluded pixel centres of ``exclusion_mask`` (None if none)."""
     if exclusion_mask is None:
         return None
-    coords = exclusion_mask.geom.get_coord()
     excluded = ~np.asarray(exclusion_mask.data, dtype=bool)
-    coords = coords[excluded]
-    if coords.size == 0:
+    if not excluded.any():
         return None
-    near = coords.separation(center) < radius
-    return coords[near] if np.any(near) else None
+    return unit_vectors(exclusion_mask.geom.get_coord()[excluded])
 
 
-def _overlaps(region, excluded):
+def _rotations(region, center, angles):
+    """Unit vectors of the centre of ``region`` rotated about ``center`` by each angle (rad)."""
+    on, axis = unit_vectors(region.center), unit_vectors(center)
+    return np.array([rotate_about(on, axis, angle) for angle in np.atleast_1d(angles)])
+
+
+def _overlaps(vector, radius, excluded):
     if excluded is None:
         return False
-    return bool(np.any(excluded.separation(region.center) < region.radius))
+    return bool(in_any_circle(excluded, vector, radius).any())
 
 
 class ReflectedRegionsFinder:
@@ -99,19 +101,20 @@ class ReflectedRegionsFinder:
         size = Angle(2 * half_width, "rad")
         step = size + self.min_distance
         angle_max = Angle(360, "deg") - step - self.min_distance_input
-        excluded = _excluded_coords(exclusion_mask, center, offset + 2 * region.radius)
-        regions = []
-        angle = step + self.min_distance_input
-        while angle < angle_max:
-            candidate = rotate_region(region, center, angle)
-            if _overlaps(candidate, excluded):
-                angle += self.angle_increment
+        excluded = _excluded_vectors(exclusion_mask)
+        radius = region.radius.to_value("rad")
+        vectors = []
+        angle = (step + self.min_distance_input).rad
+        while angle < angle_max.rad:
+            candidate = _rotations(region, center, angle)[0]
+            if _overlaps(candidate, radius, excluded):
+                angle += self.angle_increment.rad
                 continue
-            regions.append(candidate)
-            if len(regions) >= self.max_region_number:
+            vectors.append(candidate)
+            if len(vectors) >= self.max_region_number:
                 break
-            angle += step
-        return regions
+            angle += step.rad
+        return _circles(vectors, region.radius)
 
 
 class WobbleRegionsFinder:
@@ -125,23 +128,32 @@ class WobbleRegionsFinder:
     def run(self, region, center, exclusion_mask=None):
         _check_circle(region)
         offset = center.separation(region.center)
-        excluded = _excluded_coords(exclusion_mask, center, offset + 2 * region.radius)
-        step = Angle(360, "deg") / (self.n_off_regions + 1)
-        regions = [
-            rotate_region(region, center, k * step) for k in range(1, self.n_off_regions + 1)
-        ]
+        step = 2 * np.pi / (self.n_off_regions + 1)
+        vectors = _rotations(region, center, step * np.arange(1, self.n_off_regions + 1))
         # neighbours (the ON region and the first OFF region included) are `step` apart
-        if region.center.separation(regions[0].center) < 2 * region.radius:
+        gap = np.arccos(np.clip(vectors[0] @ unit_vectors(region.center), -1, 1))
+        if gap < 2 * region.radius.to_value("rad"):
             raise GammarulesError(
                 f"{self.n_off_regions} wobble OFF region(s) of radius {region.radius} overlap the "
                 f"ON region or each other at offset {offset.to(u.deg):.3f}; use fewer regions"
             )
-        return [r for r in regions if not _overlaps(r, excluded)]
+        excluded = _excluded_vectors(exclusion_mask)
+        radius = region.radius.to_value("rad")
+        return _circles([v for v in vectors if not _overlaps(v, radius, excluded)], region.radius)
+
+
+def _circles(vectors, radius):
+    if not len(vectors):
+        return []
+    centers = skycoord_from_vectors(np.array(vectors))
+    return [CircleSkyRegion(center=c, radius=radius) for c in centers]
 
 
 def events_in_regions(radec: SkyCoord, regions):
-    """Boolean mask of the events inside any of ``regions`` (circles, exact separation)."""
-    mask = np.zeros(len(radec), dtype=bool)
-    for region in regions:
-        mask |= radec.separation(region.center) < region.radius
-    return mask
+    """Boolean mask of the events inside any of ``regions`` (circles, exact on the sphere)."""
+    if not regions:
+        return np.zeros(len(radec), dtype=bool)
+    centers = unit_vectors(SkyCoord([r.center for r in regions]))
+    radius = np.array([r.radius.to_value("rad") for r in regions])
+    cosines = unit_vectors(radec) @ centers.T
+    return np.any(cosines > np.cos(radius), axis=1)

@@ -15,8 +15,9 @@ import numpy as np
 from astropy import units as u
 
 from gammarules.errors import GammarulesError
+from gammarules.maps.sphere import in_any_circle, unit_vectors
 
-__all__ = ["SpectrumDatasetMaker", "bin_energies", "events_in_on_region", "rad_max_cut"]
+__all__ = ["SpectrumDatasetMaker", "bin_energies", "events_in_circles", "rad_max_cut"]
 
 SELECTION = ("counts", "exposure", "edisp")
 
@@ -43,13 +44,18 @@ def _is_pointlike(observation):
     return bool(getattr(observation.aeff, "is_pointlike", False))
 
 
-def events_in_on_region(observation, region, events=None):
-    """Boolean mask of the events inside ``region`` (or the RAD_MAX cut for point-like IRFs)."""
-    events = observation.events if events is None else events
-    separation = events.radec.separation(region.center)
+def events_in_circles(observation, centers, radius):
+    """Events inside any of the circles of common ``radius`` around ``centers`` (SkyCoord).
+
+    For point-like IRFs the radius is RAD_MAX at each event's energy and the circles' offset
+    (the circles share one offset from the pointing, as reflected and wobble regions do).
+    """
+    events = observation.events
+    centers = centers.reshape(-1)
     if _is_pointlike(observation):
-        return separation < rad_max_cut(observation, region.center, events.energy)
-    return separation < region.radius
+        radius = rad_max_cut(observation, centers[0], events.energy)
+    radius = u.Quantity(radius, "deg").to_value("rad")
+    return in_any_circle(unit_vectors(events.radec), unit_vectors(centers), radius)
 
 
 class SpectrumDatasetMaker:
@@ -78,7 +84,7 @@ class SpectrumDatasetMaker:
         offset = observation.pointing_radec.separation(region.center)
         products = {}
         if "counts" in self.selection:
-            inside = events_in_on_region(observation, region)
+            inside = events_in_circles(observation, region.center, region.radius)
             products["counts"] = bin_energies(
                 observation.events.energy[inside], dataset.energy_axis
             )
