@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from astropy import units as u
 from astropy.table import Table
 
 from gammarules.analysis.builders import (
@@ -64,6 +65,10 @@ def observation_table(datastore_dir, cfg):
         selection["time_range"] = Time(cfg["time_range"])
     if "target" in cfg:
         selection["target"] = cfg["target"]
+    for column, condition in cfg.get("columns", {}).items():
+        if isinstance(condition, list):
+            condition = tuple(u.Quantity(c) if isinstance(c, str) else c for c in condition)
+        selection[column] = condition
     ids = store.select(**selection)
     if not ids:
         raise ConfigError(

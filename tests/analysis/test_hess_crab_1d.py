@@ -93,3 +93,24 @@ def test_minos_and_profiles_on_request(crab):
         delta = np.array(profile["stat_scan"]) - result["stat"]
         assert delta[2] == pytest.approx(0, abs=1e-3)
         assert delta[[0, -1]] == pytest.approx([4, 4], rel=0.15)
+
+
+def test_observation_selection_by_cone_target_and_columns(data_dir):
+    """The config's selection keys: a 5 deg cone around the Crab, the target name, and any
+    obs-index column range all give the four Crab runs of DR1."""
+    from gammarules.analysis.spectrum_1d import observation_table
+
+    store = data_dir / "hess-dl3-dr1"
+    crab = {"lon": "83.633 deg", "lat": "22.014 deg", "radius": "5 deg"}
+    by_cone = observation_table(store, {"datastore": "hess-dl3-dr1", "cone": crab})
+    by_target = observation_table(store, {"datastore": "hess-dl3-dr1", "target": "crab"})
+    by_columns = observation_table(
+        store,
+        {
+            "datastore": "hess-dl3-dr1",
+            "columns": {"RA_PNT": ["81.5 deg", "86 deg"], "DEC_PNT": [21, 23]},
+        },
+    )
+    for table in (by_cone, by_target, by_columns):
+        assert list(table["OBS_ID"]) == [23523, 23526, 23559, 23592]
+    assert all(f.endswith(".fits.gz") for f in by_cone["FILES"][0].split(","))
