@@ -397,6 +397,18 @@ class SpectrumDatasetOnOff(SpectrumDataset):
         if np.any(self.acceptance < 0) or np.any(self.acceptance_off < 0):
             raise DataFormatError(f"dataset '{self.name}': acceptances must be non-negative")
 
+    @classmethod
+    def from_spectrum_dataset(cls, dataset, counts_off, acceptance=None, acceptance_off=None):
+        """The ON/OFF dataset of ``dataset`` (its counts, response, masks) with OFF counts."""
+        kwargs = SpectrumDataset._init_kwargs(dataset)
+        del kwargs["background"]
+        return cls(
+            **kwargs,
+            counts_off=counts_off,
+            acceptance=acceptance,
+            acceptance_off=acceptance_off,
+        )
+
     def _init_kwargs(self):
         kwargs = super()._init_kwargs()
         del kwargs["background"]

@@ -48,18 +48,9 @@ class ReflectedRegionsBackgroundMaker:
         meta = dict(dataset.meta)
         meta["off_regions"] = Regions(regions).serialize(format="ds9")
         meta["n_off_regions"] = len(regions)
-        return SpectrumDatasetOnOff(
-            counts=dataset.counts,
-            exposure=dataset.exposure,
-            edisp=dataset.edisp,
-            energy_axis=dataset.energy_axis,
-            energy_axis_true=dataset.energy_axis_true,
-            livetime=dataset.livetime,
+        return SpectrumDatasetOnOff.from_spectrum_dataset(
+            dataset.copy(meta=meta, mask_safe=dataset.mask_safe & (len(regions) > 0)),
             counts_off=counts_off,
             acceptance=np.ones(nbin),
             acceptance_off=np.full(nbin, float(len(regions))),
-            mask_safe=dataset.mask_safe & (len(regions) > 0),
-            mask_fit=dataset.mask_fit,
-            name=dataset.name,
-            meta=meta,
         )
