@@ -6,13 +6,14 @@ exactly these), and `run` chains them in memory, for notebooks and benchmarks.
 
 from __future__ import annotations
 
-import logging
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from astropy import units as u
 from astropy.table import Table
+from astropy.time import Time
 
 from gammarules.analysis.builders import (
     energy_axis,
@@ -42,17 +43,15 @@ __all__ = [
     "sky_model",
 ]
 
-log = logging.getLogger(__name__)
-
 IRF_CONTENT = "irf"
 """``meta["content"]`` of the IRF-interpolation product: exposure and edisp, no counts."""
 
 _OBS_COLUMNS = ("RA_PNT", "DEC_PNT", "ONTIME", "LIVETIME", "TSTART", "TSTOP", "OBJECT")
 
 
-def observation_table(datastore_dir, cfg):
-    """The selected observations: OBS_ID, their DL3 files, and a few obs-index columns."""
-    store = DataStore.from_dir(datastore_dir)
+def observation_table(store, cfg):
+    """The observations of ``store`` (a DataStore) selected by an ``observations`` section:
+    OBS_ID, their DL3 files, and a few obs-index columns."""
     selection = {}
     if "obs_ids" in cfg:
         selection["obs_ids"] = cfg["obs_ids"]
@@ -60,8 +59,6 @@ def observation_table(datastore_dir, cfg):
         circle = sky_circle(cfg["cone"], "observations.cone")
         selection["cone"] = (circle.center, circle.radius)
     if "time_range" in cfg:
-        from astropy.time import Time
-
         selection["time_range"] = Time(cfg["time_range"])
     if "target" in cfg:
         selection["target"] = cfg["target"]
@@ -72,7 +69,7 @@ def observation_table(datastore_dir, cfg):
     ids = store.select(**selection)
     if not ids:
         raise ConfigError(
-            f"observations: the selection {cfg} matches no observation in {datastore_dir}"
+            f"observations: the selection {cfg} matches no observation in {store.obs_index_path}"
         )
     index = {int(i): row for i, row in zip(store.obs_table["OBS_ID"], store.obs_table, strict=True)}
     rows = []
@@ -235,44 +232,44 @@ def flux_points(datasets, models, cfg):
     return estimator.run(datasets)
 
 
+@contextmanager
+def _timed(timing, step):
+    start = time.perf_counter()
+    yield
+    timing[step] = timing.get(step, 0.0) + time.perf_counter() - start
+
+
 def run(config, data_dir):
     """The whole analysis in memory; returns datasets, stacked dataset, fits, flux points."""
     timing = {}
-    t0 = time.perf_counter()
-    datastore = Path(data_dir) / config["observations"]["datastore"]
-    table = observation_table(datastore, config["observations"])
-    store = DataStore.from_dir(datastore)
-    timing["select_observations"] = time.perf_counter() - t0
+    data_dir = Path(data_dir)
+    with _timed(timing, "select_observations"):
+        store = DataStore.from_dir(data_dir / config["observations"]["datastore"])
+        table = observation_table(store, config["observations"])
     datasets = []
     for obs_id in table["OBS_ID"]:
         observation = store.obs(int(obs_id))
-        t = time.perf_counter()
-        irfs = make_irfs(config["geometry"], config["reduction"], observation)
-        timing["irf"] = timing.get("irf", 0) + time.perf_counter() - t
-        t = time.perf_counter()
-        dataset = reduce_counts(irfs, observation, config["reduction"].get("safe_mask"))
-        timing["reduce"] = timing.get("reduce", 0) + time.perf_counter() - t
-        t = time.perf_counter()
-        datasets.append(
-            estimate_background(dataset, observation, config["background"], Path(data_dir))
-        )
-        timing["background"] = timing.get("background", 0) + time.perf_counter() - t
-    t = time.perf_counter()
-    stacked = stack(datasets)
-    timing["stack"] = time.perf_counter() - t
+        with _timed(timing, "irf"):
+            irfs = make_irfs(config["geometry"], config["reduction"], observation)
+        with _timed(timing, "reduce"):
+            dataset = reduce_counts(irfs, observation, config["reduction"].get("safe_mask"))
+        with _timed(timing, "background"):
+            datasets.append(
+                estimate_background(dataset, observation, config["background"], data_dir)
+            )
+    with _timed(timing, "stack"):
+        stacked = stack(datasets)
     fits = {"joint": {}, "stacked": {}}
-    for name, model_cfg in config["fit"]["models"].items():
-        options = {k: v for k, v in config["fit"].items() if k != "models"}
-        t = time.perf_counter()
-        fits["joint"][name] = fit_model(datasets, name, model_cfg, options)
-        fits["stacked"][name] = fit_model([stacked], name, model_cfg, options)
-        timing["fit"] = timing.get("fit", 0) + time.perf_counter() - t
+    options = {k: v for k, v in config["fit"].items() if k != "models"}
+    with _timed(timing, "fit"):
+        for name, model_cfg in config["fit"]["models"].items():
+            fits["joint"][name] = fit_model(datasets, name, model_cfg, options)
+            fits["stacked"][name] = fit_model([stacked], name, model_cfg, options)
     points = None
     if "flux_points" in config:
-        t = time.perf_counter()
-        models = fits["joint"][config["flux_points"]["model"]][0]
-        points = flux_points(datasets, models, config["flux_points"])
-        timing["flux_points"] = time.perf_counter() - t
+        with _timed(timing, "flux_points"):
+            models = fits["joint"][config["flux_points"]["model"]][0]
+            points = flux_points(datasets, models, config["flux_points"])
     return {
         "observations": table,
         "datasets": datasets,

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from astropy import units as u
 
-from gammarules.analysis.spectrum_1d import run
+from gammarules.analysis.spectrum_1d import fit_model, observation_table, run
 from gammarules.analysis.summary import make_summary
 from gammarules.config import load_config
+from gammarules.data import DataStore
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.data
@@ -74,8 +75,6 @@ def test_minos_and_profiles_on_request(crab):
     and the profile (others re-optimised) rises by about n_sigma**2 at +-n_sigma errors.
     """
     config, out = crab
-    from gammarules.analysis.spectrum_1d import fit_model
-
     options = {"minos": True, "profiles": {"n_sigma": 2, "n_values": 5}}
     _, result = fit_model(out["datasets"], "pl", config["fit"]["models"]["pl"], options)
     errors = {p["name"]: p["error"] for p in result["parameters"]}
@@ -98,9 +97,7 @@ def test_minos_and_profiles_on_request(crab):
 def test_observation_selection_by_cone_target_and_columns(data_dir):
     """The config's selection keys: a 5 deg cone around the Crab, the target name, and any
     obs-index column range all give the four Crab runs of DR1."""
-    from gammarules.analysis.spectrum_1d import observation_table
-
-    store = data_dir / "hess-dl3-dr1"
+    store = DataStore.from_dir(data_dir / "hess-dl3-dr1")
     crab = {"lon": "83.633 deg", "lat": "22.014 deg", "radius": "5 deg"}
     by_cone = observation_table(store, {"datastore": "hess-dl3-dr1", "cone": crab})
     by_target = observation_table(store, {"datastore": "hess-dl3-dr1", "target": "crab"})
