@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 from astropy.table import Table
-from scipy.stats import chi2
+from scipy.special import chdtr
 
 from gammarules.errors import ConfigError, GammarulesError
 from gammarules.estimators.flux_points import SED_UNITS, FluxPoints
@@ -235,7 +235,7 @@ class FluxPointsEstimator:
             table["stat_scan"] = np.array([row["stat_scan"] for row in rows])
         table.meta.update(
             {
-                "UL_CONF": float(chi2.cdf(self.n_sigma_ul**2, 1)),
+                "UL_CONF": float(chdtr(1, self.n_sigma_ul**2)),
                 "N_SIGMA": self.n_sigma,
                 "NSIGMAUL": self.n_sigma_ul,
                 "STSTHUL": self.sqrt_ts_threshold_ul,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 from iminuit import Minuit
-from scipy.stats import chi2
+from scipy.special import chdtr
 
 from gammarules.errors import FitError
 from gammarules.fit.likelihood import (
@@ -144,7 +144,7 @@ class Fit:
         idx = likelihood.index(parameter)
         minuit = self._migrad(likelihood)
         label = likelihood.labels[idx]
-        minuit.minos(label, cl=float(chi2.cdf(sigma**2, 1)))
+        minuit.minos(label, cl=float(chdtr(1, sigma**2)))
         error = minuit.merrors[label]
         likelihood.set_factors(np.array(minuit.values))
         scale, unit = likelihood.scales[idx], likelihood.parameters[idx].unit
@@ -212,7 +212,7 @@ class Fit:
         points = minuit.mncontour(
             likelihood.labels[ix],
             likelihood.labels[iy],
-            cl=float(chi2.cdf(sigma**2, 2)),
+            cl=float(chdtr(2, sigma**2)),
             size=numpoints,
         )
         likelihood.set_factors(best)

@@ -2,8 +2,7 @@
 excess / error / significance summary of on-off or known-background counts."""
 
 import numpy as np
-from scipy.special import xlogy
-from scipy.stats import norm
+from scipy.special import ndtr, xlogy
 
 from gammarules.stats.fit_statistic import cash, wstat
 
@@ -67,7 +66,7 @@ class _CountsStatistic:
     @property
     def p_value(self):
         """One-sided Gaussian tail probability of ``|sqrt_ts|`` (= chi2(1 dof) survival / 2)."""
-        return norm.sf(np.sqrt(self.ts))
+        return ndtr(-np.sqrt(self.ts))
 
 
 class CashCountsStatistic(_CountsStatistic):
