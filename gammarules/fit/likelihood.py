@@ -31,14 +31,6 @@ def total_stat(datasets):
     return float(sum(float(dataset.stat_sum()) for dataset in datasets))
 
 
-def parameter_scale(value):
-    """Power of ten bringing ``value`` to order one (1 for zero or non-finite values)."""
-    value = abs(float(value))
-    if value == 0 or not np.isfinite(value):
-        return 1.0
-    return 10.0 ** np.floor(np.log10(value))
-
-
 def model_components(datasets):
     """Distinct model components (e.g. SkyModel) of the datasets, in order of appearance.
 
@@ -82,9 +74,10 @@ def collect_parameters(datasets):
 class Likelihood:
     """Total statistic of ``datasets`` as a function of the scaled free parameters.
 
-    Each free parameter ``p`` is seen by the minimiser as the factor ``p.value / scale``
-    with ``scale`` the power of ten of its starting value, so that all factors are of
-    order one; bounds are scaled alike.
+    Each free parameter ``p`` is seen by the minimiser as its factor ``p.value / p.scale``,
+    with the scale chosen by `Parameter.autoscale` from its starting value (its
+    ``scale_method``: a power of ten by default), so that all factors are of order one;
+    bounds are scaled alike.
 
     Raises
     ------
@@ -101,7 +94,9 @@ class Likelihood:
             raise FitError(f"datasets {names}: the models have no free parameter to fit")
         self.labels = [label for label, _ in free]
         self.parameters = [p for _, p in free]
-        self.scales = np.array([parameter_scale(p.value) for p in self.parameters])
+        for parameter in self.parameters:
+            parameter.autoscale()
+        self.scales = np.array([p.scale for p in self.parameters])
         self.nfev = 0
 
     @property
