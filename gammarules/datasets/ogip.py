@@ -38,6 +38,7 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 
+from gammarules.data.fits_io import open_fits
 from gammarules.datasets.spectrum import SpectrumDatasetOnOff
 from gammarules.errors import DataFormatError, GammarulesError
 from gammarules.maps import MapAxis
@@ -228,14 +229,8 @@ def write_ogip(dataset, outdir, overwrite=False):
 
 
 def _open(path, role):
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"{path}: {role} file not found")
-    try:
-        with fits.open(path, memmap=False) as hdul:
-            return [(hdu.name, hdu.header.copy(), hdu.data) for hdu in hdul]
-    except OSError as error:
-        raise DataFormatError(f"{path}: cannot read {role} file as FITS ({error})") from None
+    with open_fits(path, expected=f"an OGIP {role} file") as hdul:
+        return [(hdu.name, hdu.header.copy(), hdu.data) for hdu in hdul]
 
 
 class _Table:

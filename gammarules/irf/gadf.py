@@ -14,12 +14,12 @@ the nodes (in its interpolation scale) and the IRF interpolates on the nodes the
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 from astropy import units as u
 from astropy.io import fits
 
+from gammarules.data.fits_io import open_fits, select_hdu
 from gammarules.errors import DataFormatError, GammarulesError
 from gammarules.maps import MapAxis
 
@@ -56,23 +56,11 @@ _STRUCTURAL = re.compile(
 
 def open_hdu(filename, hdu):
     """The BINTABLE ``hdu`` (name or index) of ``filename``, loaded into memory."""
-    path = Path(filename)
-    if not path.is_file():
-        raise DataFormatError(f"{filename}: IRF file not found")
-    try:
-        with fits.open(path, memmap=False) as hdulist:
-            try:
-                table = hdulist[hdu]
-            except (KeyError, IndexError):
-                names = [h.name for h in hdulist]
-                raise DataFormatError(
-                    f"{filename}: no HDU {hdu!r}; the file has HDUs {names}"
-                ) from None
-            if not isinstance(table, fits.BinTableHDU):
-                raise DataFormatError(f"{filename}[{hdu}]: expected a BINTABLE HDU")
-            _ = table.data  # read the data before the file closes
-    except OSError as exc:
-        raise DataFormatError(f"{filename}: cannot read FITS file ({exc})") from exc
+    with open_fits(filename, expected=f"an IRF in HDU {hdu!r}") as hdulist:
+        table = select_hdu(hdulist, hdu, filename)
+        if not isinstance(table, fits.BinTableHDU):
+            raise DataFormatError(f"{filename}[{hdu}]: expected a BINTABLE HDU")
+        _ = table.data  # read the data before the file closes
     return table
 
 

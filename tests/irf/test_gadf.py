@@ -92,7 +92,9 @@ def aeff_columns(data=None, unit="m2"):
 
 
 def test_error_missing_file(tmp_path):
-    with pytest.raises(DataFormatError, match="nothere.fits: IRF file not found"):
+    with pytest.raises(
+        DataFormatError, match=r"nothere.fits: file not found \(expected an IRF in HDU"
+    ):
         EffectiveAreaTable2D.read(tmp_path / "nothere.fits", "AEFF")
 
 
