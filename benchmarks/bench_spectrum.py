@@ -23,7 +23,7 @@ from gammarules.fit import Fit
 from gammarules.makers.background import ReflectedRegionsBackgroundMaker
 from gammarules.makers.safe_mask import SafeMaskMaker
 from gammarules.makers.spectrum import SpectrumDatasetMaker
-from gammarules.maps import MapAxis, WcsGeom, WcsMap
+from gammarules.maps import Map, MapAxis, WcsGeom
 from gammarules.models import Models, PowerLawSpectralModel, SkyModel
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def gammapy_benchmarks_spectrum_1d(datastore_dir, workdir):
     observations = [store.obs(OBS_ID) for _ in range(N_OBS)]
     on_region = CircleSkyRegion(TARGET, 0.11 * u.deg)
     geom = WcsGeom.create(TARGET, 0.05 * u.deg, npix=150, frame="galactic", proj="TAN")
-    exclusion = WcsMap(geom, ~geom.region_mask([EXCLUDED]))
+    exclusion = Map(geom, ~geom.region_mask([EXCLUDED]))
     empty = SpectrumDataset.create(
         MapAxis.from_energy_bounds(0.1 * u.TeV, 40 * u.TeV, 40, name="energy"),
         MapAxis.from_energy_bounds(0.05 * u.TeV, 100 * u.TeV, 200, name="energy_true"),

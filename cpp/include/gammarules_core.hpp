@@ -13,6 +13,7 @@
 
 namespace gammarules {
 void register_stats(pybind11::module_ &m);
+void register_binning(pybind11::module_ &m);
 
 // ---------------------------------------------------------------------------------------------
 // Threads. Kernels split their input into fixed blocks of `kBlock` elements; a block is always
@@ -36,31 +37,41 @@ inline unsigned resolve_num_threads(int requested, std::size_t n) {
     return static_cast<unsigned>(std::min<std::size_t>(static_cast<std::size_t>(wanted), blocks));
 }
 
-// Calls body(begin, end) on consecutive blocks [begin, end) covering [0, n), spread over
-// `n_threads` threads, each thread taking a contiguous run of blocks.
+// Calls body(t, begin, end) for t in [0, n_threads) on contiguous ranges [begin, end) covering
+// [0, n): range t holds the blocks [n_blocks t / n_threads, n_blocks (t + 1) / n_threads) and
+// runs on its own thread (on the calling thread for t = 0, and for any range no thread could
+// be started for).
 template <class Body>
-void parallel_blocks(std::size_t n, unsigned n_threads, const Body &body) {
-    const std::size_t n_blocks = (n + kBlock - 1) / kBlock;
-    auto run = [&](std::size_t first_block, std::size_t last_block) {
-        for (std::size_t b = first_block; b < last_block; ++b)
-            body(b * kBlock, std::min(n, (b + 1) * kBlock));
-    };
+void parallel_ranges(std::size_t n, unsigned n_threads, const Body &body) {
     if (n_threads <= 1) {
-        run(0, n_blocks);
+        body(0u, std::size_t(0), n);
         return;
     }
-    auto first = [&](unsigned t) { return n_blocks * t / n_threads; };
+    const std::size_t n_blocks = (n + kBlock - 1) / kBlock;
+    auto range = [&](unsigned t) {
+        const std::size_t begin = n_blocks * t / n_threads * kBlock;
+        const std::size_t end = n_blocks * (t + 1) / n_threads * kBlock;
+        body(t, std::min(n, begin), std::min(n, end));
+    };
     std::vector<std::thread> workers;
     unsigned started = 1;
     try {
-        for (; started < n_threads; ++started)
-            workers.emplace_back(run, first(started), first(started + 1));
+        for (; started < n_threads; ++started) workers.emplace_back(range, started);
     } catch (const std::system_error &) {
         // no more threads available: the calling thread takes the remaining ranges
     }
-    run(0, first(1));
-    for (unsigned t = started; t < n_threads; ++t) run(first(t), first(t + 1));
+    range(0);
+    for (unsigned t = started; t < n_threads; ++t) range(t);
     for (auto &w : workers) w.join();
+}
+
+// Calls body(begin, end) on consecutive blocks [begin, end) covering [0, n), spread over
+// `n_threads` threads, each thread taking a contiguous run of blocks (see parallel_ranges).
+template <class Body>
+void parallel_blocks(std::size_t n, unsigned n_threads, const Body &body) {
+    parallel_ranges(n, n_threads, [&](unsigned, std::size_t begin, std::size_t end) {
+        for (std::size_t b = begin; b < end; b += kBlock) body(b, std::min(end, b + kBlock));
+    });
 }
 
 // Pairwise sum of x[0..n): error grows like log(n) rather than n. The leaves of 64 values use

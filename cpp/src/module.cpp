@@ -21,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
         },
         "Number of threads the kernels use for large inputs when not told otherwise.");
     gammarules::register_stats(m);
+    gammarules::register_binning(m);
 }

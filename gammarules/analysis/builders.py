@@ -13,7 +13,7 @@ from regions import CircleSkyRegion
 
 from gammarules.config import quantity
 from gammarules.errors import ConfigError
-from gammarules.maps import MapAxis, WcsGeom, WcsMap
+from gammarules.maps import Map, MapAxis, WcsGeom
 
 __all__ = [
     "energy_axis",
@@ -49,7 +49,7 @@ def energy_axis(cfg, key, name):
 
 
 def exclusion_mask(cfg, center, data_dir=None):
-    """The exclusion `WcsMap` (True = usable) of a ``background.exclusion`` section, or None.
+    """The exclusion `Map` (True = usable) of a ``background.exclusion`` section, or None.
 
     ``file`` reads a FITS mask (path relative to ``data_dir``); ``regions`` are excluded circles
     on a map of ``map`` settings (default 0.02 deg TAN bins, 6 deg wide) centred on ``center``.
@@ -58,7 +58,7 @@ def exclusion_mask(cfg, center, data_dir=None):
         return None
     if cfg.get("file"):
         path = cfg["file"] if data_dir is None else Path(data_dir) / cfg["file"]
-        mask = WcsMap.read(path)
+        mask = Map.read(path)
         mask.data = mask.data.astype(bool)
         return mask
     settings = cfg.get("map", {})
@@ -74,7 +74,7 @@ def exclusion_mask(cfg, center, data_dir=None):
         sky_circle(r, f"background.exclusion.regions[{i}]")
         for i, r in enumerate(cfg.get("regions", []))
     ]
-    return WcsMap(geom, ~geom.region_mask(regions))
+    return Map(geom, ~geom.region_mask(regions))
 
 
 def region_finder(cfg):

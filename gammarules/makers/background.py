@@ -19,7 +19,7 @@ class ReflectedRegionsBackgroundMaker:
     Parameters
     ----------
     region_finder : `ReflectedRegionsFinder` or `WobbleRegionsFinder`
-    exclusion_mask : `~gammarules.maps.WcsMap`, optional
+    exclusion_mask : `~gammarules.maps.Map`, optional
         True where the sky may be used for OFF regions.
 
     Each OFF region has the acceptance of the ON region (same offset), so

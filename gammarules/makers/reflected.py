@@ -5,7 +5,7 @@ share its offset and hence its acceptance. Positions are found on the sphere (ro
 position angle about the pointing), which is exact for circular regions; a candidate is
 rejected when any excluded pixel centre of the exclusion mask lies inside it.
 
-Exclusion masks follow the convention of the community's FITS files: a `WcsMap` whose
+Exclusion masks follow the convention of the community's FITS files: a `Map` whose
 pixels are True (1) where the sky may be used and False (0) where it is excluded.
 """
 

@@ -39,6 +39,7 @@ class MapAxis:
             raise GammarulesError(f"axis '{name}': log axis needs positive edges")
         self._edges = values
         self._unit = edges.unit
+        self._nodes = None
         self.name = name
         self.interp = interp
 
@@ -57,6 +58,31 @@ class MapAxis:
     @classmethod
     def from_edges(cls, edges, name="energy", unit="", interp="log"):
         return cls(edges, name=name, unit=unit, interp=interp)
+
+    @classmethod
+    def from_nodes(cls, nodes, name="energy", unit="", interp="log"):
+        """Axis of node values (e.g. energies where a differential quantity is tabulated).
+
+        ``center`` returns the nodes exactly; the edges are the midpoints between nodes
+        (geometric for log axes), mirrored at both ends.
+        """
+        nodes = u.Quantity(nodes, None if isinstance(nodes, u.Quantity) and unit == "" else unit)
+        values = np.asarray(nodes.value, dtype=float)
+        if values.ndim != 1 or values.size < 2:
+            raise GammarulesError(f"axis '{name}': need at least two nodes, got {values}")
+        scaled = np.log(values) if interp == "log" and np.all(values > 0) else values
+        mid = 0.5 * (scaled[1:] + scaled[:-1])
+        edges = np.concatenate([[2 * scaled[0] - mid[0]], mid, [2 * scaled[-1] - mid[-1]]])
+        if interp == "log" and np.all(values > 0):
+            edges = np.exp(edges)
+        axis = cls(edges, name=name, unit=nodes.unit, interp=interp)
+        axis._nodes = values
+        return axis
+
+    @property
+    def node_type(self):
+        """``"edges"`` for binned axes, ``"center"`` for axes made from nodes."""
+        return "edges" if self._nodes is None else "center"
 
     @property
     def unit(self):
@@ -82,6 +108,8 @@ class MapAxis:
     @property
     def center(self):
         """Bin centres: geometric mean for log axes, arithmetic mean for linear ones."""
+        if self._nodes is not None:
+            return u.Quantity(self._nodes, self._unit, copy=False)
         lo, hi = self._edges[:-1], self._edges[1:]
         values = np.sqrt(lo * hi) if self.interp == "log" else 0.5 * (lo + hi)
         return u.Quantity(values, self._unit, copy=False)
@@ -110,12 +138,17 @@ class MapAxis:
 
     def slice(self, start, stop):
         """Axis made of bins ``start:stop``."""
-        return MapAxis(
+        axis = MapAxis(
             self.edges[start : stop + 1], name=self.name, unit=self.unit, interp=self.interp
         )
+        if self._nodes is not None:
+            axis._nodes = self._nodes[start:stop]
+        return axis
 
     def rename(self, name):
-        return MapAxis(self.edges, name=name, unit=self.unit, interp=self.interp)
+        axis = MapAxis(self.edges, name=name, unit=self.unit, interp=self.interp)
+        axis._nodes = self._nodes
+        return axis
 
     def __len__(self):
         return self.nbin
@@ -125,6 +158,7 @@ class MapAxis:
             isinstance(other, MapAxis)
             and self.name == other.name
             and self.interp == other.interp
+            and self.node_type == other.node_type
             and self._edges.shape == other._edges.shape
             and self._unit.is_equivalent(other._unit)
             and np.allclose(self._edges, other.edges.to_value(self._unit), rtol=1e-6, atol=0)

@@ -1,30 +1,45 @@
-"""WCS sky geometries and 2D sky maps (e.g. exclusion masks)."""
+"""WCS sky geometries: a celestial pixel grid (astropy WCS) plus non-spatial axes."""
 
 from __future__ import annotations
 
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
-from astropy.io import fits
-from astropy.wcs import WCS
+from astropy.wcs import WCS, WCSCOMPARE_ANCILLARY
 from regions import CircleSkyRegion
 
-from gammarules.errors import DataFormatError, GammarulesError
+from gammarules.errors import GammarulesError
+from gammarules.maps.geom import axis_index, check_axes, slice_axes
+from gammarules.maps.solid_angle import pixel_solid_angle
 
-__all__ = ["WcsGeom", "WcsMap"]
+__all__ = ["WcsGeom"]
 
 _FRAMES = {"icrs": ("RA---", "DEC--"), "galactic": ("GLON-", "GLAT-")}
 
 
 class WcsGeom:
-    """A 2D sky pixelisation: an astropy WCS and a shape ``(ny, nx)``."""
+    """A sky pixelisation: an astropy WCS, a spatial shape ``(ny, nx)`` and non-spatial axes.
 
-    def __init__(self, wcs, shape):
-        self.wcs = wcs
-        self.shape = tuple(int(n) for n in shape)
+    ``shape`` may be the spatial shape or the full data shape ``(*axes, ny, nx)``; a WCS with
+    more than two axes (e.g. read from a cube header) is reduced to its celestial part.
+    """
+
+    def __init__(self, wcs, shape, axes=()):
+        self.wcs = wcs.celestial if wcs.naxis > 2 else wcs
+        self.axes = check_axes(axes)
+        shape = tuple(int(n) for n in shape)
+        if len(shape) not in (2, 2 + len(self.axes)) or (
+            len(shape) > 2 and shape[:-2] != tuple(a.nbin for a in self.axes)
+        ):
+            raise GammarulesError(
+                f"WcsGeom: shape {shape} does not match (ny, nx) or the axes "
+                f"{[a.name for a in self.axes]}"
+            )
+        self.spatial_shape = shape[-2:]
+        self._solid_angle = None
 
     @classmethod
-    def create(cls, skydir, binsz, width=None, npix=None, frame="icrs", proj="CAR"):
+    def create(cls, skydir, binsz, width=None, npix=None, frame="icrs", proj="CAR", axes=None):
         """Geometry centred on ``skydir`` with square pixels of ``binsz`` (deg).
 
         Give either ``width`` (deg, scalar or (lon, lat)) or ``npix`` (scalar or (nx, ny)).
@@ -46,27 +61,92 @@ class WcsGeom:
         wcs.wcs.cunit = ["deg", "deg"]
         if frame == "icrs":
             wcs.wcs.radesys = "ICRS"
-        return cls(wcs, (ny, nx))
+        return cls(wcs, (ny, nx), axes or ())
+
+    @property
+    def data_shape(self):
+        """``(*[a.nbin for a in axes], ny, nx)``."""
+        return tuple(a.nbin for a in self.axes) + self.spatial_shape
+
+    shape = data_shape
 
     @property
     def frame(self):
         return "galactic" if self.wcs.wcs.ctype[0].startswith("GLON") else "icrs"
 
     @property
+    def projection(self):
+        """Projection code, e.g. ``"CAR"``."""
+        return self.wcs.wcs.ctype[0][-3:]
+
+    @property
+    def pixel_scale(self):
+        """Pixel size at the reference point, ``[lon, lat]`` (Quantity deg)."""
+        return u.Quantity(np.abs(self.wcs.wcs.cdelt), "deg")
+
+    @property
+    def width(self):
+        """Footprint ``[lon, lat]`` (Quantity deg): number of pixels times the pixel size."""
+        ny, nx = self.spatial_shape
+        return self.pixel_scale * np.array([nx, ny])
+
+    @property
     def center_skydir(self):
-        ny, nx = self.shape
+        ny, nx = self.spatial_shape
         return self.pix_to_coord((nx - 1) / 2.0, (ny - 1) / 2.0)
 
     def pix_to_coord(self, x, y):
         return self.wcs.pixel_to_world(x, y)
 
     def coord_to_pix(self, skycoord):
+        """Pixel coordinates ``(x, y)`` (0-based, floats; NaN where not projectable)."""
         return self.wcs.world_to_pixel(skycoord)
 
     def get_coord(self):
         """Sky coordinates of all pixel centres, shape ``(ny, nx)``."""
-        y, x = np.indices(self.shape)
+        y, x = np.indices(self.spatial_shape)
         return self.pix_to_coord(x, y)
+
+    def _spatial_idx(self, skycoord):
+        x, y = (np.asarray(v) for v in self.coord_to_pix(skycoord))
+        ny, nx = self.spatial_shape
+        with np.errstate(invalid="ignore"):
+            ix, iy = np.floor(x + 0.5), np.floor(y + 0.5)
+            inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        return np.where(inside, iy, -1).astype(int), np.where(inside, ix, -1).astype(int)
+
+    def coord_to_idx(self, skycoord, **axis_coords):
+        """Index tuple in data order (axes, then y, x) of each position; -1 outside."""
+        return axis_index(self.axes, axis_coords) + self._spatial_idx(skycoord)
+
+    def contains(self, skycoord):
+        """True where a position falls on a pixel of the map."""
+        return self._spatial_idx(skycoord)[0] >= 0
+
+    def separation(self, position):
+        """Angular distance (Angle, ``(ny, nx)``) of each pixel centre from ``position``."""
+        return self.get_coord().separation(position)
+
+    def interp_weights(self, skycoord):
+        """Bilinear weights on pixel centres: index tuples and weights, each ``(4, *shape)``.
+
+        Positions between the outer pixel centres and the map edge take the edge values;
+        positions off the map get zero weights.
+        """
+        x, y = (np.asarray(v, dtype=float) for v in self.coord_to_pix(skycoord))
+        ny, nx = self.spatial_shape
+        with np.errstate(invalid="ignore"):
+            inside = (x > -0.5) & (x < nx - 0.5) & (y > -0.5) & (y < ny - 0.5)
+        x = np.clip(np.nan_to_num(x), 0, nx - 1)
+        y = np.clip(np.nan_to_num(y), 0, ny - 1)
+        x0 = np.minimum(np.floor(x), max(nx - 2, 0)).astype(int)
+        y0 = np.minimum(np.floor(y), max(ny - 2, 0)).astype(int)
+        fx, fy = x - x0, y - y0
+        x1, y1 = np.minimum(x0 + 1, nx - 1), np.minimum(y0 + 1, ny - 1)
+        iy = np.stack([y0, y0, y1, y1])
+        ix = np.stack([x0, x1, x0, x1])
+        w = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy]) * inside
+        return (iy, ix), w
 
     def region_mask(self, regions):
         """True for pixels whose centre is inside any of ``regions`` (regions.SkyRegion).
@@ -74,7 +154,7 @@ class WcsGeom:
         Circles are tested by angular separation on the sphere; other shapes in pixel space.
         """
         coords = self.get_coord()
-        mask = np.zeros(self.shape, dtype=bool)
+        mask = np.zeros(self.spatial_shape, dtype=bool)
         for region in regions:
             if isinstance(region, CircleSkyRegion):
                 mask |= coords.separation(region.center) < region.radius
@@ -82,72 +162,82 @@ class WcsGeom:
                 mask |= region.contains(coords, self.wcs)
         return mask
 
+    def solid_angle(self):
+        """Exact solid angle of each pixel, Quantity sr ``(ny, nx)``."""
+        if self._solid_angle is None:
+            self._solid_angle = pixel_solid_angle(self.wcs, self.spatial_shape)
+        return u.Quantity(self._solid_angle, "sr")
+
+    def subpixel_coords(self, factor):
+        """Centres of ``factor x factor`` sub-pixels of each pixel, SkyCoord (f*f, ny*nx)."""
+        sub = (np.arange(factor) + 0.5) / factor - 0.5
+        sy, sx = (g.ravel()[:, None] for g in np.meshgrid(sub, sub, indexing="ij"))
+        y, x = (g.ravel()[None, :] for g in np.indices(self.spatial_shape))
+        return self.pix_to_coord(x + sx, y + sy)
+
+    def cutout_index(self, position, width):
+        """``(slice_y, slice_x)`` of the pixels of a cutout (see `cutout`)."""
+        width = np.broadcast_to(u.Quantity(width, "deg").value, (2,))
+        npix = np.maximum(np.round(width / self.pixel_scale.value).astype(int), 1)
+        x, y = (float(v) for v in self.coord_to_pix(position))
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise GammarulesError(f"cutout: position {position} is not on the map")
+        ny, nx = self.spatial_shape
+        slices = []
+        for c, n, size in ((y, npix[1], ny), (x, npix[0], nx)):
+            start = int(np.floor(c - n / 2 + 0.5))
+            start, stop = max(start, 0), min(start + n, size)
+            if stop <= start:
+                raise GammarulesError(f"cutout: position {position} is not on the map")
+            slices.append(slice(start, stop))
+        return tuple(slices)
+
+    def cutout(self, position, width):
+        """Geometry of ``width`` (deg, scalar or (lon, lat)) around ``position``.
+
+        Same pixel grid (the cutout pixels are pixels of this geometry), clipped at the map
+        edges.
+        """
+        sy, sx = self.cutout_index(position, width)
+        wcs = self.wcs.deepcopy()
+        wcs.wcs.crpix = wcs.wcs.crpix - [sx.start, sy.start]
+        return WcsGeom(wcs, (sy.stop - sy.start, sx.stop - sx.start), self.axes)
+
+    def upsample(self, factor):
+        """Geometry with pixels ``factor`` times smaller on the same footprint."""
+        factor = int(factor)
+        wcs = self.wcs.deepcopy()
+        wcs.wcs.cdelt = wcs.wcs.cdelt / factor
+        wcs.wcs.crpix = (wcs.wcs.crpix - 0.5) * factor + 0.5
+        ny, nx = self.spatial_shape
+        return WcsGeom(wcs, (ny * factor, nx * factor), self.axes)
+
+    def to_image(self):
+        """The same spatial geometry without non-spatial axes."""
+        return WcsGeom(self.wcs, self.spatial_shape)
+
+    def to_cube(self, axes):
+        """The same spatial geometry with ``axes``."""
+        return WcsGeom(self.wcs, self.spatial_shape, axes)
+
+    def slice_by_idx(self, slices):
+        """Geometry of ``{axis name: slice or int}``; an int index drops its axis."""
+        return WcsGeom(self.wcs, self.spatial_shape, slice_axes(self.axes, slices))
+
     def to_header(self):
-        """The WCS keywords (an image HDU takes NAXIS1/NAXIS2 from its data)."""
+        """The celestial WCS keywords (an image HDU takes NAXISn from its data)."""
         return self.wcs.to_header()
 
     def __eq__(self, other):
         return (
             isinstance(other, WcsGeom)
-            and self.shape == other.shape
-            and self.wcs.wcs.compare(other.wcs.wcs, tolerance=1e-10)
+            and self.spatial_shape == other.spatial_shape
+            and self.axes == other.axes
+            and self.wcs.wcs.compare(other.wcs.wcs, cmp=WCSCOMPARE_ANCILLARY, tolerance=1e-10)
         )
 
     def __repr__(self):
-        return f"WcsGeom(shape={self.shape}, ctype={list(self.wcs.wcs.ctype)})"
-
-
-class WcsMap:
-    """A 2D sky image on a `WcsGeom`."""
-
-    def __init__(self, geom, data, unit=""):
-        data = np.asarray(data)
-        if data.shape != geom.shape:
-            raise GammarulesError(
-                f"WcsMap: data shape {data.shape} does not match geometry {geom.shape}"
-            )
-        self.geom = geom
-        self.data = data
-        self.unit = u.Unit(unit)
-
-    @classmethod
-    def read(cls, filename, hdu=None):
-        """Read a 2D (or 3D with a single plane) FITS image with WCS."""
-        try:
-            with fits.open(filename) as hdulist:
-                if hdu is None:
-                    image = next((h for h in hdulist if h.is_image and h.data is not None), None)
-                    if image is None:
-                        raise DataFormatError(f"{filename}: no image HDU with data found")
-                else:
-                    try:
-                        image = hdulist[hdu]
-                    except (KeyError, IndexError):
-                        raise DataFormatError(f"{filename}: no HDU {hdu!r}") from None
-                data = np.asarray(image.data)
-                header = image.header
-        except OSError as exc:
-            raise DataFormatError(f"{filename}: cannot read FITS image ({exc})") from exc
-        while data.ndim > 2 and data.shape[0] == 1:
-            data = data[0]
-        if data.ndim != 2:
-            raise DataFormatError(f"{filename}: expected a 2D image, got shape {data.shape}")
-        wcs = WCS(header).celestial
-        return cls(WcsGeom(wcs, data.shape), data, header.get("BUNIT", ""))
-
-    def write(self, filename, overwrite=False):
-        data = self.data.astype(np.uint8) if self.data.dtype == bool else self.data
-        header = self.geom.to_header()
-        if self.unit != u.dimensionless_unscaled:
-            header["BUNIT"] = self.unit.to_string("fits")
-        fits.PrimaryHDU(data=data, header=header).writeto(filename, overwrite=overwrite)
-
-    def get_by_coord(self, skycoord, fill_value=0):
-        """Nearest-pixel values at sky positions; ``fill_value`` outside the image."""
-        x, y = self.geom.coord_to_pix(skycoord)
-        ix, iy = np.round(np.asarray(x)).astype(int), np.round(np.asarray(y)).astype(int)
-        ny, nx = self.geom.shape
-        inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-        out = np.full(np.shape(ix), fill_value, dtype=self.data.dtype)
-        out[inside] = self.data[iy[inside], ix[inside]]
-        return out
+        return (
+            f"WcsGeom(shape={self.data_shape}, ctype={list(self.wcs.wcs.ctype)}, "
+            f"axes={[a.name for a in self.axes]})"
+        )

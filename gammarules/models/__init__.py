@@ -1,10 +1,21 @@
-"""Models: parameters, spectral models, sky models and model collections (YAML I/O)."""
+"""Models: parameters, spectral and spatial models, sky models and model collections (YAML I/O)."""
 
 from gammarules.models.collection import Models
 from gammarules.models.core import CovarianceMixin, ModelBase
 from gammarules.models.parameter import Parameter, Parameters
 from gammarules.models.registry import model_class, register
 from gammarules.models.sky import SkyModel, UnsupportedModel
+from gammarules.models.spatial import (
+    ConstantSpatialModel,
+    DiskSpatialModel,
+    GaussianSpatialModel,
+    GeneralizedGaussianSpatialModel,
+    PointSpatialModel,
+    Shell2SpatialModel,
+    ShellSpatialModel,
+    SpatialModel,
+    TemplateSpatialModel,
+)
 from gammarules.models.spectral import (
     BrokenPowerLawSpectralModel,
     ConstantSpectralModel,
@@ -20,21 +31,30 @@ from gammarules.models.spectral import (
 
 __all__ = [
     "BrokenPowerLawSpectralModel",
+    "ConstantSpatialModel",
     "ConstantSpectralModel",
     "CovarianceMixin",
+    "DiskSpatialModel",
     "ExpCutoffPowerLawSpectralModel",
+    "GaussianSpatialModel",
+    "GeneralizedGaussianSpatialModel",
     "LogParabolaSpectralModel",
     "ModelBase",
     "Models",
     "Parameter",
     "Parameters",
+    "PointSpatialModel",
     "PowerLaw2SpectralModel",
     "PowerLawSpectralModel",
+    "Shell2SpatialModel",
+    "ShellSpatialModel",
     "SkyModel",
     "SmoothBrokenPowerLawSpectralModel",
+    "SpatialModel",
     "SpectralModel",
     "SuperExpCutoffPowerLaw4FGLDR3SpectralModel",
     "SuperExpCutoffPowerLaw4FGLSpectralModel",
+    "TemplateSpatialModel",
     "UnsupportedModel",
     "model_class",
     "register",

@@ -9,6 +9,7 @@ from gammarules.errors import ConfigError, GammarulesError
 from gammarules.models.core import CovarianceMixin
 from gammarules.models.parameter import Parameter, Parameters
 from gammarules.models.registry import model_class, register
+from gammarules.models.spatial import SpatialModel
 from gammarules.models.spectral import SpectralModel
 
 PARTS = ("spectral", "spatial", "temporal")
@@ -102,6 +103,12 @@ class SkyModel(CovarianceMixin):
             raise ConfigError(
                 f"SkyModel '{name}': spectral_model must be a spectral model, "
                 f"got {spectral_model!r}"
+            )
+        if spatial_model is not None and not isinstance(
+            spatial_model, SpatialModel | UnsupportedModel
+        ):
+            raise ConfigError(
+                f"SkyModel '{name}': spatial_model must be a spatial model, got {spatial_model!r}"
             )
         self.spectral_model = spectral_model
         self.spatial_model = spatial_model

@@ -16,7 +16,7 @@ from gammarules.analysis.builders import (
 from gammarules.errors import ConfigError, DataFormatError
 from gammarules.makers.reflected import ReflectedRegionsFinder, WobbleRegionsFinder
 from gammarules.makers.safe_mask import SafeMaskMaker
-from gammarules.maps import WcsGeom, WcsMap
+from gammarules.maps import Map, WcsGeom
 
 CRAB = SkyCoord(83.633, 22.014, unit="deg")
 
@@ -109,7 +109,7 @@ def test_exclusion_mask_from_file(tmp_path):
     data = np.ones(geom.shape, dtype=np.uint8)
     data[2:4, 3:7] = 0
     (tmp_path / "masks").mkdir()
-    WcsMap(geom, data).write(tmp_path / "masks" / "exclusion.fits")
+    Map(geom, data).write(tmp_path / "masks" / "exclusion.fits")
     for data_dir in (tmp_path, str(tmp_path)):
         mask = exclusion_mask({"file": "masks/exclusion.fits"}, CRAB, data_dir)
         assert mask.data.dtype == bool

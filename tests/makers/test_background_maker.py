@@ -21,7 +21,7 @@ from gammarules.datasets import SpectrumDataset, SpectrumDatasetOnOff
 from gammarules.makers.background import ReflectedRegionsBackgroundMaker
 from gammarules.makers.reflected import WobbleRegionsFinder
 from gammarules.makers.spectrum import SpectrumDatasetMaker
-from gammarules.maps import WcsGeom, WcsMap
+from gammarules.maps import Map, WcsGeom
 
 MDI_DEG = math.degrees(0.1)
 
@@ -116,7 +116,7 @@ def test_exclusion_mask_reduces_the_regions():
     geom = WcsGeom.create(POINTING, 0.01, width=2.0, proj="TAN")
     # a small disk on the 4th OFF region removes it, and shifts the ones after it
     excluded = CircleSkyRegion(centers[3], 0.02 * u.deg)
-    mask = WcsMap(geom, ~geom.region_mask([excluded]))
+    mask = Map(geom, ~geom.region_mask([excluded]))
     maker = ReflectedRegionsBackgroundMaker(exclusion_mask=mask)
     regions = maker.off_regions(dataset, obs)
     result = maker.run(dataset, obs)

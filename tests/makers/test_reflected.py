@@ -15,7 +15,7 @@ from gammarules.makers.reflected import (
     events_in_regions,
     rotate_region,
 )
-from gammarules.maps import WcsGeom, WcsMap
+from gammarules.maps import Map, WcsGeom
 
 POINTING = SkyCoord(83.633, 22.514, unit="deg")
 MDI_DEG = math.degrees(0.1)  # default min_distance_input, 0.1 rad
@@ -141,7 +141,7 @@ def test_reflected_input_errors():
 def exclusion_disk_mask(disks, binsz=0.01):
     """A usable-sky mask (True = usable) around the pointing with excluded circles."""
     geom = WcsGeom.create(POINTING, binsz, width=2.0, proj="TAN")
-    return WcsMap(geom, ~geom.region_mask(disks))
+    return Map(geom, ~geom.region_mask(disks))
 
 
 def test_exclusion_removes_exactly_the_overlapping_candidates():

@@ -106,3 +106,18 @@ def test_invalid_axes_name_the_axis(kwargs, message):
     with pytest.raises(GammarulesError, match=message) as info:
         MapAxis(name="energy_true", unit="TeV", **kwargs)
     assert "energy_true" in str(info.value)
+
+
+def test_node_axis_keeps_its_nodes():
+    nodes = [0.5, 1.0, 3.0, 10.0] * u.TeV
+    axis = MapAxis.from_nodes(nodes, name="energy_true")
+    assert axis.node_type == "center" and axis.nbin == 4
+    np.testing.assert_array_equal(axis.center.value, nodes.value)
+    # edges at the geometric midpoints, mirrored at the ends
+    np.testing.assert_allclose(axis.edges.value[1:-1], np.sqrt(nodes.value[1:] * nodes.value[:-1]))
+    np.testing.assert_allclose(axis.edges.value[0], 0.5 / np.sqrt(2))
+    part = axis.slice(1, 2)
+    assert part.node_type == "center" and part.center.value.tolist() == [1.0]
+    assert axis != MapAxis(axis.edges, name="energy_true")
+    with pytest.raises(GammarulesError, match="two nodes"):
+        MapAxis.from_nodes([1.0] * u.TeV)

@@ -1,15 +1,13 @@
-"""WcsGeom and WcsMap: creation, circular region masks, FITS round trip, look-up."""
+"""WcsGeom: creation, axes, region masks, solid angles, cutouts, upsampling."""
 
 import numpy as np
 import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
-from astropy.io import fits
-from astropy.table import Table
 from regions import CircleSkyRegion
 
-from gammarules.errors import DataFormatError, GammarulesError
-from gammarules.maps import WcsGeom, WcsMap
+from gammarules.errors import GammarulesError
+from gammarules.maps import MapAxis, WcsGeom
 
 CRAB = SkyCoord(83.633, 22.014, unit="deg")
 
@@ -95,82 +93,102 @@ def test_region_mask_union_and_empty():
     assert not geom.region_mask([]).any()
 
 
-def test_map_fits_round_trip(tmp_path):
-    geom = WcsGeom.create(CRAB, 0.05, npix=(12, 8), frame="galactic", proj="TAN")
-    data = np.arange(96, dtype=float).reshape(8, 12) * 0.5
-    path = tmp_path / "image.fits"
-    WcsMap(geom, data, unit="cm-2 s-1").write(path)
-    back = WcsMap.read(path)
-    assert back.geom == geom
-    assert back.unit == u.Unit("cm-2 s-1")
-    np.testing.assert_array_equal(back.data, data)
-    assert back.geom.center_skydir.separation(CRAB).deg < 1e-9
+def test_axes_shapes_and_image_cube_conversion():
+    energy = MapAxis.from_energy_bounds(1, 10, 3)
+    geom = WcsGeom.create(CRAB, 0.1, npix=(6, 4), axes=[energy])
+    assert geom.data_shape == geom.shape == (3, 4, 6)
+    assert geom.spatial_shape == (4, 6)
+    assert geom.to_image().data_shape == (4, 6)
+    assert geom.to_image().to_cube([energy]) == geom
+    assert geom.to_image() != geom
+    assert WcsGeom(geom.wcs, (3, 4, 6), [energy]) == geom
+    with pytest.raises(GammarulesError, match=r"shape \(2, 4, 6\)"):
+        WcsGeom(geom.wcs, (2, 4, 6), [energy])
+    sliced = geom.slice_by_idx({"energy": slice(1, 3)})
+    assert sliced.axes[0].nbin == 2
+    np.testing.assert_allclose(sliced.axes[0].edges.value, energy.edges.value[1:])
+    assert geom.slice_by_idx({"energy": 0}).axes == []
 
 
-def test_boolean_map_is_written_as_integers(tmp_path):
-    geom = WcsGeom.create(CRAB, 0.1, npix=6)
-    mask = np.zeros(geom.shape, dtype=bool)
-    mask[1:3, 2:5] = True
-    path = tmp_path / "mask.fits"
-    WcsMap(geom, mask).write(path)
-    with fits.open(path) as hdulist:
-        assert hdulist[0].data.dtype.kind in "iu"
-    back = WcsMap.read(path, hdu=0)
-    np.testing.assert_array_equal(back.data.astype(bool), mask)
-    assert back.unit == u.dimensionless_unscaled
+def test_properties():
+    geom = WcsGeom.create(CRAB, 0.05, npix=(40, 20), frame="galactic", proj="AIT")
+    assert geom.projection == "AIT"
+    np.testing.assert_allclose(geom.pixel_scale.to_value("deg"), [0.05, 0.05])
+    np.testing.assert_allclose(geom.width.to_value("deg"), [2.0, 1.0])
+    sep = geom.separation(CRAB)
+    assert sep.shape == (20, 40)
+    np.testing.assert_allclose(sep.deg, geom.get_coord().separation(CRAB).deg)
+    inside = SkyCoord([CRAB.ra.deg, CRAB.ra.deg + 5], [CRAB.dec.deg] * 2, unit="deg")
+    np.testing.assert_array_equal(geom.contains(inside), [True, False])
 
 
-def test_read_single_plane_cube_from_extension(tmp_path):
-    geom = WcsGeom.create(CRAB, 0.1, npix=(5, 4))
-    header = geom.to_header()
-    cube = np.arange(20.0).reshape(1, 4, 5)
-    path = tmp_path / "cube.fits"
-    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(cube, header, name="MASK")]).writeto(path)
-    for hdu in (None, "MASK", 1):
-        back = WcsMap.read(path, hdu=hdu)
-        np.testing.assert_array_equal(back.data, cube[0])
-        assert back.geom == geom
+@pytest.mark.parametrize(("proj", "binsz"), [("CAR", 1.0), ("AIT", 2.0)])
+def test_allsky_solid_angle_is_4pi(proj, binsz):
+    geom = WcsGeom.create(
+        SkyCoord(0, 0, unit="deg", frame="galactic"),
+        binsz,
+        width=(360, 180),
+        frame="galactic",
+        proj=proj,
+    )
+    omega = geom.solid_angle()
+    assert omega.unit == u.sr
+    np.testing.assert_allclose(omega.sum().value, 4 * np.pi, rtol=1e-6)
+    assert (omega.value >= 0).all()
 
 
-def test_read_errors_name_the_file(tmp_path):
-    missing = tmp_path / "missing.fits"
-    with pytest.raises(DataFormatError, match="missing.fits"):
-        WcsMap.read(missing)
-
-    table_only = tmp_path / "table.fits"
-    fits.HDUList([fits.PrimaryHDU(), fits.table_to_hdu(Table({"A": [1, 2]}))]).writeto(table_only)
-    with pytest.raises(DataFormatError, match="table.fits.*no image HDU"):
-        WcsMap.read(table_only)
-
-    geom = WcsGeom.create(CRAB, 0.1, npix=4)
-    image = tmp_path / "image.fits"
-    WcsMap(geom, np.ones(geom.shape)).write(image)
-    with pytest.raises(DataFormatError, match="image.fits.*no HDU 'EXCLUSION'"):
-        WcsMap.read(image, hdu="EXCLUSION")
-    with pytest.raises(DataFormatError, match="no HDU 3"):
-        WcsMap.read(image, hdu=3)
-
-    cube = tmp_path / "cube.fits"
-    fits.PrimaryHDU(np.zeros((2, 4, 4)), geom.to_header()).writeto(cube)
-    with pytest.raises(DataFormatError, match=r"cube.fits.*2D image.*\(2, 4, 4\)"):
-        WcsMap.read(cube)
+def test_car_pixel_solid_angle_matches_cos_lat_formula():
+    geom = WcsGeom.create(SkyCoord(10, 0, unit="deg"), 0.5, npix=(8, 160), proj="CAR")
+    lat = geom.get_coord().dec.rad[:, 0]
+    h = np.radians(0.5)
+    exact = h * (np.sin(lat + h / 2) - np.sin(lat - h / 2))
+    omega = geom.solid_angle().value
+    np.testing.assert_allclose(omega, np.repeat(exact[:, None], 8, axis=1), rtol=1e-9)
+    # and close to the small-pixel approximation cos(lat) * dlon * dlat
+    np.testing.assert_allclose(omega[:, 0], h * h * np.cos(lat), rtol=1e-4)
 
 
-def test_map_shape_must_match_geometry():
-    geom = WcsGeom.create(CRAB, 0.1, npix=(4, 3))
-    with pytest.raises(GammarulesError, match=r"\(4, 3\).*\(3, 4\)"):
-        WcsMap(geom, np.zeros((4, 3)))
+def test_tan_solid_angle_sums_to_spherical_cap_area():
+    geom = WcsGeom.create(CRAB, 0.02, npix=200, proj="TAN")
+    # pixels within 1.5 deg of the centre: their total is the area of a cap, up to edge pixels
+    mask = geom.separation(CRAB).deg < 1.5
+    cap = 2 * np.pi * (1 - np.cos(np.radians(1.5)))
+    np.testing.assert_allclose(geom.solid_angle().value[mask].sum(), cap, rtol=3e-3)
+    # total = solid angle of the square field of view: half width a in the tangent plane
+    a = np.radians(2.0)
+    square = 4 * np.arcsin(a * a / (1 + a * a))
+    np.testing.assert_allclose(geom.solid_angle().value.sum(), square, rtol=1e-9)
 
 
-def test_get_by_coord_nearest_pixel_and_fill_value():
-    geom = WcsGeom.create(CRAB, 0.1, npix=(7, 5), proj="TAN")
-    data = np.arange(35).reshape(5, 7)
-    image = WcsMap(geom, data)
-    iy, ix = np.array([0, 2, 4, 3]), np.array([0, 3, 6, 1])
-    # pixel centres shifted by less than half a pixel still hit the same pixel
-    coords = geom.pix_to_coord(ix + 0.3, iy - 0.4)
-    np.testing.assert_array_equal(image.get_by_coord(coords), data[iy, ix])
+def test_cutout_is_aligned_with_the_parent_grid_and_clipped():
+    energy = MapAxis.from_energy_bounds(1, 10, 2)
+    geom = WcsGeom.create(CRAB, 0.1, npix=(50, 40), proj="TAN", axes=[energy])
+    target = geom.pix_to_coord(12.3, 30.1)
+    cut = geom.cutout(target, 1.0)
+    assert cut.spatial_shape == (10, 10)
+    assert cut.axes == geom.axes
+    sy, sx = geom.cutout_index(target, 1.0)
+    # every cutout pixel centre is the parent pixel centre it came from
+    y, x = np.indices(cut.spatial_shape)
+    a = cut.get_coord()
+    b = geom.pix_to_coord(x + sx.start, y + sy.start)
+    assert a.separation(b).deg.max() < 1e-9
+    assert (sy.start, sx.start) == (25, 7)
+    # near the corner: clipped at the edges of the map
+    corner = geom.cutout(geom.pix_to_coord(1, 1), (1.0, 0.6))
+    assert corner.spatial_shape == (4, 6)
+    assert corner.pix_to_coord(0, 0).separation(geom.pix_to_coord(0, 0)).deg < 1e-9
+    with pytest.raises(GammarulesError, match="not on the map"):
+        geom.cutout(geom.pix_to_coord(-20, -20), 1.0)
 
-    outside = SkyCoord([CRAB.ra.deg + 2, CRAB.ra.deg], [CRAB.dec.deg, CRAB.dec.deg], unit="deg")
-    np.testing.assert_array_equal(image.get_by_coord(outside, fill_value=-7), [-7, 17])
-    assert image.get_by_coord(CRAB) == data[2, 3]
+
+def test_upsample_keeps_the_footprint():
+    geom = WcsGeom.create(CRAB, 0.1, npix=(6, 4), frame="galactic", proj="CAR")
+    fine = geom.upsample(4)
+    assert fine.spatial_shape == (16, 24)
+    np.testing.assert_allclose(fine.pixel_scale.value, 0.025)
+    assert fine.center_skydir.separation(geom.center_skydir).deg < 1e-9
+    # the outer pixel edges coincide
+    assert fine.pix_to_coord(-0.5, -0.5).separation(geom.pix_to_coord(-0.5, -0.5)).deg < 1e-9
+    assert fine.pix_to_coord(23.5, 15.5).separation(geom.pix_to_coord(5.5, 3.5)).deg < 1e-9
+    np.testing.assert_allclose(fine.solid_angle().sum(), geom.solid_angle().sum(), rtol=1e-8)

@@ -8,6 +8,7 @@ from gammarules.models import (
     ExpCutoffPowerLawSpectralModel,
     LogParabolaSpectralModel,
     Models,
+    PointSpatialModel,
     PowerLawSpectralModel,
     SkyModel,
     SuperExpCutoffPowerLaw4FGLDR3SpectralModel,
@@ -182,7 +183,7 @@ components:
         model1: {type: PowerLawSpectralModel, parameters: [{name: index, value: 2.0}]}
         operator: mul
     spatial:
-        type: GaussianSpatialModel
+        type: PiecewiseNormSpatialModel
         frame: galactic
         parameters:
         -   {name: lon_0, value: 0.5, unit: deg}
@@ -203,11 +204,11 @@ def test_unsupported_model_types_are_kept_and_written_back(tmp_path):
     assert models.names == ["src", "diffuse", "obs-1-bkg"]
     src = models["src"]
     assert isinstance(src.spectral_model, UnsupportedModel)
-    assert src.spatial_model.type == "GaussianSpatialModel"
+    assert src.spatial_model.type == "PiecewiseNormSpatialModel"
     assert len(models.parameters) == 0
     with pytest.raises(GammarulesError, match="'CompoundSpectralModel' is not supported"):
         src.spectral_model(1 * u.TeV)
-    with pytest.raises(AttributeError, match="'GaussianSpatialModel' is not supported"):
+    with pytest.raises(AttributeError, match="'PiecewiseNormSpatialModel' is not supported"):
         src.spatial_model.evaluate  # noqa: B018
 
     out = tmp_path / "out.yaml"
@@ -240,10 +241,20 @@ def test_fermi_3fhl_crab_model_file(data_dir, tmp_path):
     assert as_text(again) == as_text(models)
     np.testing.assert_array_equal(again.parameters.values, models.parameters.values)
     np.testing.assert_array_equal(again.parameters.errors, models.parameters.errors)
-    # the spatial part and the background model come back as they were in the file
+    # the point source position comes back (compact form), the background model as it was
+    point = models["Crab Nebula"].spatial_model
+    assert isinstance(point, PointSpatialModel) and point.frame == "icrs"
+    assert (point.lon_0.value, point.lat_0.value) == (83.63310241699219, 22.019899368286133)
     original = yaml.safe_load(path.read_text())["components"]
     written = yaml.safe_load(out.read_text())["components"]
-    assert written[0]["spatial"] == original[0]["spatial"]
+    assert written[0]["spatial"] == {
+        "type": "PointSpatialModel",
+        "frame": "icrs",
+        "parameters": [
+            {"name": par["name"], "value": par["value"], "unit": "deg", "frozen": True}
+            for par in original[0]["spatial"]["parameters"]
+        ],
+    }
     assert written[1] == original[1]
 
 
