@@ -188,6 +188,18 @@ class ModelBase(CovarianceMixin):
             for par, factor in zip(self._parameters, factors, strict=True)
         }
 
+    def _values(self, overrides: dict) -> dict:
+        """`canonical_values` with some values replaced (``evaluate`` overrides)."""
+        values = self.canonical_values()
+        unknown = set(overrides) - set(values)
+        if unknown:
+            raise ConfigError(
+                f"{type(self).__name__}: unknown parameters {sorted(unknown)}; "
+                f"expected {list(values)}"
+            )
+        values.update(overrides)
+        return values
+
     def to_dict(self, full_output: bool = False) -> dict:
         """``{"type": ..., "parameters": [...]}`` as in Gammapy's model files.
 

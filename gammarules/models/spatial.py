@@ -123,17 +123,6 @@ class SpatialModel(ModelBase):
     def _evaluate(self, lon, lat, **values):
         raise NotImplementedError
 
-    def _values(self, overrides: dict) -> dict:
-        values = self.canonical_values()
-        unknown = set(overrides) - set(values)
-        if unknown:
-            raise ConfigError(
-                f"{type(self).__name__}: unknown parameters {sorted(unknown)}; "
-                f"expected {list(values)}"
-            )
-        values.update(overrides)
-        return values
-
     def evaluate(self, lon, lat, **values):
         """Density (sr-1) at `lon`, `lat` (deg, model frame); `values` (canonical units)
         override the current parameter values."""

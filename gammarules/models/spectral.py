@@ -114,17 +114,6 @@ class SpectralModel(ModelBase):
     def _energy_flux(self, energy_min, energy_max, **values):
         return log_quadrature(self._dnde, energy_min, energy_max, 1, **values)
 
-    def _values(self, overrides: dict) -> dict:
-        values = self.canonical_values()
-        unknown = set(overrides) - set(values)
-        if unknown:
-            raise ConfigError(
-                f"{type(self).__name__}: unknown parameters {sorted(unknown)}; "
-                f"expected {list(values)}"
-            )
-        values.update(overrides)
-        return values
-
     def __call__(self, energy) -> u.Quantity:
         """Differential flux at `energy` (Quantity), in TeV-1 cm-2 s-1."""
         return u.Quantity(self._dnde(_energy_tev(energy), **self.canonical_values()), DNDE_UNIT)
