@@ -1,5 +1,6 @@
-"""Reduced (DL4) datasets: 1D spectra with their response; NetCDF and OGIP I/O; stacking."""
+"""Reduced (DL4) datasets: 1D spectra and 3D maps with their response; NetCDF and OGIP I/O."""
 
+from gammarules.datasets.map import EDispKernelMap, MapDataset, PSFMap
 from gammarules.datasets.netcdf import SCHEMA, SCHEMA_VERSION
 from gammarules.datasets.ogip import read_ogip, write_ogip
 from gammarules.datasets.spectrum import SpectrumDataset, SpectrumDatasetOnOff
@@ -8,6 +9,9 @@ from gammarules.datasets.stacking import stack
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "EDispKernelMap",
+    "MapDataset",
+    "PSFMap",
     "SpectrumDataset",
     "SpectrumDatasetOnOff",
     "read_ogip",

@@ -13,14 +13,23 @@ energy bins fully inside the range, and the methods are combined with a logical 
 - ``offset-max``: the whole dataset is unsafe when the ON region centre is farther than
   ``offset_max`` from the pointing.
 - ``bkg-peak``: the lower edge of the reconstructed-energy bin where the background peaks.
+
+For a `MapDataset` the mask is a cube: the energy methods apply to every pixel (``aeff-max``
+uses the exposure at the pixel nearest the geometry centre, ``bkg-peak`` the background
+summed over the map), and ``offset-max`` marks the pixels whose centre is ``offset_max`` or
+more from the pointing as unsafe (``edisp-bias`` is not available for maps).
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from astropy import units as u
 
+from gammarules.datasets.map import MapDataset
 from gammarules.errors import ConfigError
+from gammarules.maps import Map
 
 __all__ = ["SafeMaskMaker", "energy_mask"]
 
@@ -94,6 +103,8 @@ class SafeMaskMaker:
 
     def run(self, dataset, observation=None):
         """A copy of ``dataset`` with ``mask_safe`` set (AND of the methods)."""
+        if isinstance(dataset, MapDataset):
+            return self._run_map(dataset, observation)
         mask = np.ones(dataset.energy_axis.nbin, dtype=bool)
         for method in self.methods:
             mask &= getattr(self, "_mask_" + method.replace("-", "_"))(dataset, observation)
@@ -148,3 +159,43 @@ class SafeMaskMaker:
             return np.ones(dataset.energy_axis.nbin, dtype=bool)
         peak = int(np.argmax(background))
         return energy_mask(dataset.energy_axis, dataset.energy_axis.edges[peak])
+
+    def _run_map(self, dataset, observation):
+        geom = dataset.geom
+        mask = np.ones(geom.data_shape, dtype=bool)
+        for method in self.methods:
+            name = method.replace("-", "_")
+            if method == "offset-max":
+                pointing = self._need(observation, method).pointing_radec
+                mask &= geom.separation(pointing) < self.offset_max
+            elif method == "edisp-bias":
+                raise ConfigError("safe mask method 'edisp-bias' is not available for map datasets")
+            else:
+                mask &= getattr(self, "_map_" + name)(dataset, observation)[:, None, None]
+        return dataset.copy(mask_safe=Map(geom, mask))
+
+    def _map_aeff_default(self, dataset, observation):
+        return self._mask_aeff_default(dataset, observation)
+
+    def _map_aeff_max(self, dataset, observation):
+        ny, nx = dataset.geom.spatial_shape
+        area = dataset.exposure.quantity[:, ny // 2, nx // 2]
+        return self._mask_aeff_max(
+            SimpleNamespace(
+                exposure=area,
+                energy_axis=dataset.energy_axis,
+                energy_axis_true=dataset.energy_axis_true,
+            ),
+            observation,
+        )
+
+    def _map_bkg_peak(self, dataset, observation):
+        if dataset.background is None:
+            raise ConfigError(
+                f"safe mask method 'bkg-peak': dataset '{dataset.name}' has no background"
+            )
+        background = dataset.background.data.sum(axis=(1, 2))
+        return self._mask_bkg_peak(
+            SimpleNamespace(npred_background=lambda: background, energy_axis=dataset.energy_axis),
+            observation,
+        )

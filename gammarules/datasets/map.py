@@ -1,0 +1,422 @@
+"""Reduced (DL4) 3D datasets: counts, exposure and background cubes with PSF and edisp maps.
+
+NetCDF schema ``gammarules-map-dataset``, version 1: every map is one variable written as in
+`gammarules.maps.io_netcdf` (``units``, bin-edge coordinates, geometry in the variable's
+attributes). Maps on the fine geometry have dims ``(axis, y, x)``; the IRF maps on the coarse
+geometry ``(axes, y_irf, x_irf)``. Variables: counts, exposure [cm2 s], background (optional),
+mask_safe, mask_fit (optional, int8), psf [sr-1] with psf_exposure, edisp with
+edisp_exposure (optional). Attributes: schema, schema_version, dataset_type, name, livetime
+(s), meta (JSON), gammarules_version.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from astropy import units as u
+
+import gammarules
+from gammarules.errors import DataFormatError, GammarulesError
+from gammarules.maps import Map, MapAxis, WcsGeom
+from gammarules.maps.io_netcdf import SCHEMA as MAP_SCHEMA
+from gammarules.maps.io_netcdf import SCHEMA_VERSION as MAP_SCHEMA_VERSION
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "EDispKernelMap", "MapDataset", "PSFMap", "paste_slices"]
+
+SCHEMA = "gammarules-map-dataset"
+SCHEMA_VERSION = 1
+
+_IRF_DIMS = {"y": "y_irf", "x": "x_irf"}
+
+
+def paste_slices(parent, child):
+    """``(slice_y, slice_x)`` of the pixels of ``child`` (a cutout geometry) in ``parent``.
+
+    Raises `GammarulesError` unless both share one pixel grid and ``child`` lies inside.
+    """
+    pw, cw = parent.wcs.wcs, child.wcs.wcs
+    shift = pw.crpix - cw.crpix
+    same_grid = (
+        list(pw.ctype) == list(cw.ctype)
+        and np.allclose(pw.crval, cw.crval, rtol=0, atol=1e-10)
+        and np.allclose(pw.cdelt, cw.cdelt, rtol=1e-10, atol=0)
+        and np.allclose(shift, np.round(shift), rtol=0, atol=1e-6)
+    )
+    x0, y0 = (int(v) for v in np.round(shift))
+    ny, nx = child.spatial_shape
+    inside = x0 >= 0 and y0 >= 0 and y0 + ny <= parent.spatial_shape[0]
+    if not (same_grid and inside and x0 + nx <= parent.spatial_shape[1]):
+        raise GammarulesError(
+            f"stack: geometry {child!r} is not a cutout of the pixel grid of {parent!r}"
+        )
+    return slice(y0, y0 + ny), slice(x0, x0 + nx)
+
+
+def _exposure_weighted(stacked, weight, other, other_weight, slices):
+    """Average of two IRF maps weighted by their exposure maps, in place on ``stacked``."""
+    index = (Ellipsis, *slices)
+    shape = other_weight.data.shape[:1] + (1,) * (other.data.ndim - 3) + other.data.shape[-2:]
+    w_self = weight.data[index].reshape(shape)
+    w_other = other_weight.data.reshape(shape)
+    total = w_self + w_other
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (stacked.data[index] * w_self + other.data * w_other) / total
+    stacked.data[index] = np.where(total > 0, mean, stacked.data[index])
+    weight.data[index] += other_weight.data
+
+
+class IrfMap:
+    """An IRF tabulated on a coarse sky grid: ``irf_map`` (axes ``energy_true`` first, then
+    the IRF's own axes) and ``exposure_map`` (cm2 s, ``energy_true``) used as stacking weight.
+    """
+
+    variable = ""
+
+    def __init__(self, irf_map, exposure_map):
+        if irf_map.geom.axes[0].name != "energy_true":
+            raise GammarulesError(f"{type(self).__name__}: first axis must be 'energy_true'")
+        self.irf_map = irf_map
+        self.exposure_map = exposure_map
+
+    @classmethod
+    def create(cls, geom, energy_axis_true, axis, binsz_irf, unit=""):
+        """Zero maps on a geometry of ``binsz_irf`` (deg) pixels covering ``geom``."""
+        width = geom.width.to_value("deg")
+        coarse = WcsGeom.create(
+            geom.center_skydir,
+            binsz_irf,
+            npix=np.maximum(np.ceil(width / u.Quantity(binsz_irf, "deg").value), 1).astype(int),
+            frame=geom.frame,
+            proj=geom.projection,
+        )
+        irf = Map(coarse.to_cube([energy_axis_true, axis]), unit=unit)
+        return cls(irf, Map(coarse.to_cube([energy_axis_true]), unit="cm2 s"))
+
+    @property
+    def geom(self):
+        """The coarse spatial geometry."""
+        return self.irf_map.geom.to_image()
+
+    def copy(self):
+        return type(self)(self.irf_map.copy(), self.exposure_map.copy())
+
+    def cutout(self, position, width):
+        """Cutout of ``width`` plus one coarse pixel on each side."""
+        width = u.Quantity(width, "deg") + 2 * self.geom.pixel_scale.max()
+        return type(self)(
+            self.irf_map.cutout(position, width), self.exposure_map.cutout(position, width)
+        )
+
+    def stack(self, other):
+        """Exposure-weighted average of ``other`` (on a cutout of this grid) into this map."""
+        slices = paste_slices(self.geom, other.geom)
+        _exposure_weighted(
+            self.irf_map, self.exposure_map, other.irf_map, other.exposure_map, slices
+        )
+
+    def to_xarray(self):
+        parts = [
+            self.irf_map.to_xarray(self.variable),
+            self.exposure_map.to_xarray(f"{self.variable}_exposure"),
+        ]
+        return xr.merge([p.rename(_IRF_DIMS) for p in parts], combine_attrs="override")
+
+    @classmethod
+    def from_xarray(cls, ds, filename=None):
+        maps = [
+            _read_map(ds, name, filename, irf=True)
+            for name in (cls.variable, f"{cls.variable}_exposure")
+        ]
+        return cls(*maps)
+
+
+class PSFMap(IrfMap):
+    """PSF dP/dOmega (sr-1) versus ``energy_true`` and ``rad`` on a coarse sky grid.
+
+    The values are the IRF's at the rad bin centres, not renormalised over the rad axis.
+    """
+
+    variable = "psf"
+
+    @staticmethod
+    def default_rad_axis():
+        """0 - 0.66 deg in 66 bins."""
+        return MapAxis(np.linspace(0, 0.66, 67), name="rad", unit="deg", interp="lin")
+
+
+class EDispKernelMap(IrfMap):
+    """Energy dispersion kernels (``energy_true`` x ``energy``) on a coarse sky grid."""
+
+    variable = "edisp"
+
+
+def _read_map(ds, name, filename, irf=False):
+    source = str(filename) if filename is not None else "xarray.Dataset"
+    if name not in ds.data_vars:
+        raise DataFormatError(f"{source}: variable '{name}' is missing")
+    edges = [f"{dim}_edges" for dim in ds[name].dims if f"{dim}_edges" in ds.coords]
+    part = ds[[name]].assign_coords({key: ds.coords[key] for key in edges})
+    if irf:
+        if not set(_IRF_DIMS.values()) <= set(part[name].dims):
+            raise DataFormatError(
+                f"{source}: variable '{name}' needs dims {tuple(_IRF_DIMS.values())}"
+            )
+        part = part.rename({v: k for k, v in _IRF_DIMS.items()})
+    part.attrs = {"schema": MAP_SCHEMA, "schema_version": MAP_SCHEMA_VERSION}
+    return Map.from_xarray(part, name=name, filename=source)
+
+
+def _check_unit(m, unit, name, source):
+    if not m.unit.is_equivalent(unit):
+        raise DataFormatError(
+            f"{source}: variable '{name}' has units '{m.unit}', expected {unit!r}"
+        )
+    return m.copy(data=m.quantity.to_value(unit)) if m.unit != u.Unit(unit) else m
+
+
+class MapDataset:
+    """Counts, exposure and background cubes of one or more observations.
+
+    Parameters
+    ----------
+    counts : Map (energy, y, x)
+    exposure : Map (energy_true, y, x), cm2 s
+    background : Map (energy, y, x) of predicted counts, or None
+    psf : `PSFMap` or None
+    edisp : `EDispKernelMap` or None
+    mask_safe, mask_fit : Map of bool (energy, y, x) or None (None: all bins usable)
+    livetime : Quantity (s)
+    """
+
+    def __init__(
+        self,
+        counts,
+        exposure,
+        background=None,
+        psf=None,
+        edisp=None,
+        mask_safe=None,
+        mask_fit=None,
+        name="",
+        meta=None,
+        models=None,
+        livetime=0 * u.s,
+    ):
+        if counts.geom.axes[0].name != "energy" or exposure.geom.axes[0].name != "energy_true":
+            raise GammarulesError(
+                "MapDataset: counts need an 'energy' axis and exposure an 'energy_true' axis"
+            )
+        for key, value in (
+            ("background", background),
+            ("mask_safe", mask_safe),
+            ("mask_fit", mask_fit),
+        ):
+            if value is not None and value.geom != counts.geom:
+                raise GammarulesError(f"MapDataset: {key} geometry differs from the counts")
+        self.counts = counts
+        self.exposure = exposure
+        self.background = background
+        self.psf = psf
+        self.edisp = edisp
+        self.mask_safe = mask_safe
+        self.mask_fit = mask_fit
+        self.name = name
+        self.meta = dict(meta or {})
+        self.models = models
+        self.livetime = u.Quantity(livetime, "s")
+
+    @classmethod
+    def create(cls, geom, energy_axis_true, name="", binsz_irf=0.2, rad_axis=None, meta=None):
+        """Empty dataset on ``geom`` (with an ``energy`` axis); nothing is safe yet.
+
+        The PSF and edisp maps use pixels of ``binsz_irf`` (deg) and ``rad_axis`` (default
+        `PSFMap.default_rad_axis`).
+        """
+        energy_true = energy_axis_true.rename("energy_true")
+        energy = geom.axes[0]
+        return cls(
+            counts=Map(geom),
+            exposure=Map(geom.to_cube([energy_true]), unit="cm2 s"),
+            background=Map(geom),
+            psf=PSFMap.create(
+                geom, energy_true, rad_axis or PSFMap.default_rad_axis(), binsz_irf, "sr-1"
+            ),
+            edisp=EDispKernelMap.create(geom, energy_true, energy, binsz_irf),
+            mask_safe=Map(geom, dtype=bool),
+            name=name,
+            meta=meta,
+        )
+
+    @property
+    def geom(self):
+        return self.counts.geom
+
+    @property
+    def energy_axis(self):
+        return self.counts.geom.axes[0]
+
+    @property
+    def energy_axis_true(self):
+        return self.exposure.geom.axes[0]
+
+    def copy(self, **changes):
+        """A copy (maps copied) with ``changes`` applied."""
+        fields = {
+            key: getattr(self, key)
+            for key in ("counts", "exposure", "background", "psf", "edisp", "mask_safe", "mask_fit")
+        }
+        fields = {k: (v.copy() if v is not None else None) for k, v in fields.items()}
+        fields.update(
+            name=self.name, meta=dict(self.meta), models=self.models, livetime=self.livetime
+        )
+        fields.update(changes)
+        return MapDataset(**fields)
+
+    def cutout(self, position, width, name=None):
+        """Dataset on ``geom.cutout(position, width)`` (IRF maps with a coarse-pixel margin)."""
+        maps = {
+            key: (getattr(self, key).cutout(position, width) if getattr(self, key) else None)
+            for key in ("counts", "exposure", "background", "psf", "edisp", "mask_safe", "mask_fit")
+        }
+        return MapDataset(
+            **maps,
+            name=self.name if name is None else name,
+            meta=dict(self.meta),
+            models=self.models,
+            livetime=self.livetime,
+        )
+
+    def _safe(self):
+        if self.mask_safe is None:
+            return np.ones(self.geom.data_shape, dtype=bool)
+        return self.mask_safe.data
+
+    def stack(self, other):
+        """Add ``other`` (on a cutout of this pixel grid) to this dataset, in place.
+
+        Counts and background are summed in the safe bins of each dataset; the exposure of
+        ``other`` is added where any of its energy bins is safe; safe masks are OR-ed; PSF
+        and edisp maps are averaged with exposure weights; livetimes add.
+        """
+        if self.energy_axis != other.energy_axis or self.energy_axis_true != other.energy_axis_true:
+            raise GammarulesError(f"stack: energy axes of '{other.name}' differ from '{self.name}'")
+        slices = paste_slices(self.geom, other.geom)
+        index = (Ellipsis, *slices)
+        mine, theirs = self._safe(), other._safe()
+        self.counts.data = self.counts.data * mine
+        self.counts.data[index] += other.counts.data * theirs
+        if self.background is not None and other.background is not None:
+            self.background.data = self.background.data * mine
+            self.background.data[index] += other.background.data * theirs
+        self.exposure.data[index] += other.exposure.quantity.to_value(
+            self.exposure.unit
+        ) * theirs.any(axis=0)
+        if self.mask_safe is not None:
+            self.mask_safe.data[index] |= theirs
+        for key in ("psf", "edisp"):
+            if getattr(self, key) is not None and getattr(other, key) is not None:
+                getattr(self, key).stack(getattr(other, key))
+        self.livetime = self.livetime + other.livetime
+
+    def info_dict(self):
+        """Counts, background, excess (in the safe mask) and livetime."""
+        safe = self._safe()
+        counts = float(self.counts.data[safe].sum())
+        background = float(self.background.data[safe].sum()) if self.background else 0.0
+        return {
+            "name": self.name,
+            "counts": counts,
+            "background": background,
+            "excess": counts - background,
+            "livetime": self.livetime.to("s"),
+            "n_safe_bins": int(safe.sum()),
+        }
+
+    def to_xarray(self):
+        """`xarray.Dataset` in the schema of this module."""
+        parts = [self.counts.to_xarray("counts"), self.exposure.to_xarray("exposure")]
+        for key in ("background", "mask_safe", "mask_fit"):
+            if getattr(self, key) is not None:
+                parts.append(getattr(self, key).to_xarray(key))
+        for irf in (self.psf, self.edisp):
+            if irf is not None:
+                parts.append(irf.to_xarray())
+        ds = xr.merge(parts, combine_attrs="override")
+        try:
+            meta = json.dumps(self.meta)
+        except TypeError as error:
+            raise GammarulesError(
+                f"dataset '{self.name}': meta is not JSON-serialisable: {error}"
+            ) from None
+        ds.attrs = {
+            "schema": SCHEMA,
+            "schema_version": SCHEMA_VERSION,
+            "dataset_type": "MapDataset",
+            "name": self.name,
+            "livetime": self.livetime.to_value("s"),
+            "livetime_units": "s",
+            "meta": meta,
+            "gammarules_version": gammarules.__version__,
+        }
+        return ds
+
+    @classmethod
+    def from_xarray(cls, ds, filename=None):
+        """Dataset from an `xarray.Dataset`; `DataFormatError` naming ``filename`` if invalid."""
+        source = str(filename) if filename is not None else "xarray.Dataset"
+        for key in ("schema", "schema_version", "dataset_type", "name", "livetime", "meta"):
+            if key not in ds.attrs:
+                raise DataFormatError(f"{source}: attribute '{key}' is missing")
+        if ds.attrs["schema"] != SCHEMA or int(ds.attrs["schema_version"]) != SCHEMA_VERSION:
+            raise DataFormatError(
+                f"{source}: schema {ds.attrs['schema']!r} version {ds.attrs['schema_version']}, "
+                f"expected {SCHEMA!r} version {SCHEMA_VERSION}"
+            )
+        counts = _check_unit(_read_map(ds, "counts", filename), "", "counts", source)
+        exposure = _check_unit(_read_map(ds, "exposure", filename), "cm2 s", "exposure", source)
+        optional = {}
+        for key in ("background", "mask_safe", "mask_fit"):
+            if key in ds.data_vars:
+                optional[key] = _check_unit(_read_map(ds, key, filename), "", key, source)
+        for key, irf_cls in (("psf", PSFMap), ("edisp", EDispKernelMap)):
+            if key in ds.data_vars:
+                optional[key] = irf_cls.from_xarray(ds, filename)
+        try:
+            meta = json.loads(ds.attrs["meta"])
+        except ValueError:
+            raise DataFormatError(f"{source}: attribute 'meta' is not JSON") from None
+        try:
+            return cls(
+                counts,
+                exposure,
+                **optional,
+                name=str(ds.attrs["name"]),
+                meta=meta,
+                livetime=float(ds.attrs["livetime"]) * u.s,
+            )
+        except GammarulesError as error:
+            raise DataFormatError(f"{source}: {error}") from None
+
+    def write(self, path, overwrite=False):
+        """Write the NetCDF file ``path``."""
+        if Path(path).exists() and not overwrite:
+            raise GammarulesError(f"{path} exists (use overwrite=True)")
+        self.to_xarray().to_netcdf(path)
+
+    @classmethod
+    def read(cls, path):
+        """Read a NetCDF file written by `write`."""
+        if not Path(path).is_file():
+            raise DataFormatError(f"{path}: file not found")
+        try:
+            with xr.open_dataset(path) as ds:
+                ds = ds.load()
+        except (OSError, ValueError) as exc:
+            raise DataFormatError(f"{path}: cannot read NetCDF ({exc})") from exc
+        return cls.from_xarray(ds, filename=path)
+
+    def __repr__(self):
+        return f"MapDataset(name={self.name!r}, geom={self.geom!r})"
