@@ -23,6 +23,7 @@ from astropy import units as u
 from gammarules.datasets.map import EDispKernelMap, PSFMap
 from gammarules.errors import GammarulesError
 from gammarules.irf import Background2D, Background3D
+from gammarules.makers.spectrum import observation_meta
 from gammarules.maps import Map
 from gammarules.maps.binning import bin_events_wcs, to_frame
 
@@ -169,13 +170,7 @@ class MapDatasetMaker:
         if "edisp" in self.selection and dataset.edisp is not None:
             products["edisp"] = self.make_edisp(dataset.edisp, observation)
         meta = dict(dataset.meta)
-        meta.update(
-            obs_id=int(observation.obs_id),
-            pointing={
-                "ra_deg": float(observation.pointing_radec.ra.deg),
-                "dec_deg": float(observation.pointing_radec.dec.deg),
-            },
-        )
+        meta.update(observation_meta(observation))
         products["mask_safe"] = Map(geom, np.ones(geom.data_shape, dtype=bool))
         return dataset.copy(meta=meta, **products)
 

@@ -17,7 +17,13 @@ from astropy import units as u
 from gammarules.errors import GammarulesError
 from gammarules.maps.sphere import in_any_circle, unit_vectors
 
-__all__ = ["SpectrumDatasetMaker", "bin_energies", "events_in_circles", "rad_max_cut"]
+__all__ = [
+    "SpectrumDatasetMaker",
+    "bin_energies",
+    "events_in_circles",
+    "observation_meta",
+    "rad_max_cut",
+]
 
 SELECTION = ("counts", "exposure", "edisp")
 
@@ -56,6 +62,17 @@ def events_in_circles(observation, centers, radius):
         radius = rad_max_cut(observation, centers[0], events.energy)
     radius = u.Quantity(radius, "deg").to_value("rad")
     return in_any_circle(unit_vectors(events.radec), unit_vectors(centers), radius)
+
+
+def observation_meta(observation):
+    """``obs_id`` and ``pointing`` of an observation, for a reduced dataset's meta."""
+    return {
+        "obs_id": int(observation.obs_id),
+        "pointing": {
+            "ra_deg": float(observation.pointing_radec.ra.deg),
+            "dec_deg": float(observation.pointing_radec.dec.deg),
+        },
+    }
 
 
 class SpectrumDatasetMaker:
@@ -97,11 +114,7 @@ class SpectrumDatasetMaker:
             )
         meta = dict(dataset.meta)
         meta.update(
-            obs_id=int(observation.obs_id),
-            pointing={
-                "ra_deg": float(observation.pointing_radec.ra.deg),
-                "dec_deg": float(observation.pointing_radec.dec.deg),
-            },
+            observation_meta(observation),
             offset_deg=float(offset.to_value("deg")),
             containment_correction=self.containment_correction,
         )
