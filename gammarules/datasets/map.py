@@ -19,10 +19,12 @@ import xarray as xr
 from astropy import units as u
 
 import gammarules
+from gammarules.datasets.evaluator import MapEvaluator
 from gammarules.errors import DataFormatError, GammarulesError
 from gammarules.maps import Map, MapAxis, WcsGeom
 from gammarules.maps.io_netcdf import SCHEMA as MAP_SCHEMA
 from gammarules.maps.io_netcdf import SCHEMA_VERSION as MAP_SCHEMA_VERSION
+from gammarules.stats import cash, cash_sum
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "EDispKernelMap", "MapDataset", "PSFMap", "paste_slices"]
 
@@ -117,6 +119,25 @@ class IrfMap:
             self.irf_map, self.exposure_map, other.irf_map, other.exposure_map, slices
         )
 
+    def values_at(self, position):
+        """The IRF at ``position``: bilinear between coarse pixel centres, clamped at the
+        edges of the coarse map; shape ``irf_map`` without the spatial axes."""
+        ny, nx = self.geom.spatial_shape
+        x, y = (float(np.asarray(v)) for v in self.geom.coord_to_pix(position))
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise GammarulesError(f"{type(self).__name__}: position {position} not projectable")
+        x, y = np.clip(x, 0, nx - 1), np.clip(y, 0, ny - 1)
+        x0, y0 = min(int(x), max(nx - 2, 0)), min(int(y), max(ny - 2, 0))
+        x1, y1 = min(x0 + 1, nx - 1), min(y0 + 1, ny - 1)
+        fx, fy = x - x0, y - y0
+        data = self.irf_map.data
+        return (
+            data[..., y0, x0] * (1 - fx) * (1 - fy)
+            + data[..., y0, x1] * fx * (1 - fy)
+            + data[..., y1, x0] * (1 - fx) * fy
+            + data[..., y1, x1] * fx * fy
+        )
+
     def to_xarray(self):
         parts = [
             self.irf_map.to_xarray(self.variable),
@@ -145,6 +166,43 @@ class PSFMap(IrfMap):
     def default_rad_axis():
         """0 - 0.66 deg in 66 bins."""
         return MapAxis(np.linspace(0, 0.66, 67), name="rad", unit="deg", interp="lin")
+
+    def containment_radius(self, values, fraction):
+        """Smallest rad-bin edge (deg) containing ``fraction`` of every energy's PSF
+        ``values`` (n_true, n_rad), counted within the rad axis."""
+        edges = np.radians(self.irf_map.geom.axes[1].edges_in("deg"))
+        rings = 2 * np.pi * (np.cos(edges[:-1]) - np.cos(edges[1:]))
+        cumulative = np.cumsum(values * rings, axis=-1)
+        total = cumulative[:, -1:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reached = cumulative >= fraction * total
+        first = np.where(total[:, 0] > 0, reached.argmax(axis=-1), 0)
+        return float(np.degrees(edges[1:][first.max()]))
+
+    def get_kernel(self, position, geom, containment=0.999, oversampling=5):
+        """PSF kernels ``(n_true, k, k)`` on the pixel grid of ``geom`` at ``position``.
+
+        Each kernel pixel is the PSF averaged over ``oversampling**2`` sub-pixels (linear
+        interpolation in rad between the bin centres); kernels extend to the radius holding
+        ``containment`` of the PSF at every energy and are normalised to a sum of one.
+        """
+        values = self.values_at(position)
+        rad = self.irf_map.geom.axes[1].center_in("deg")
+        pixel = float(geom.pixel_scale.to_value("deg").mean())
+        radius = self.containment_radius(values, containment)
+        half = max(int(np.ceil(radius / pixel)), 1)
+        sub = (np.arange(oversampling) + 0.5) / oversampling - 0.5
+        offsets = (np.arange(-half, half + 1)[:, np.newaxis] + sub).ravel() * pixel
+        r = np.hypot(offsets[:, np.newaxis], offsets[np.newaxis, :])
+        n = 2 * half + 1
+        kernels = np.empty((len(values), n, n))
+        for i, profile in enumerate(values):
+            dense = np.interp(r, rad, profile, right=0.0)
+            kernels[i] = dense.reshape(n, oversampling, n, oversampling).sum(axis=(1, 3))
+        sums = kernels.sum(axis=(1, 2), keepdims=True)
+        if np.any(sums <= 0):
+            raise GammarulesError(f"PSF map: the PSF is zero at {position} for some energy")
+        return kernels / sums
 
 
 class EDispKernelMap(IrfMap):
@@ -178,7 +236,8 @@ def _check_unit(m, unit, name, source):
 
 
 class MapDataset:
-    """Counts, exposure and background cubes of one or more observations.
+    """Counts, exposure and background cubes of one or more observations, and the models
+    that predict them (sky models with spatial parts, a `FoVBackgroundModel`).
 
     Parameters
     ----------
@@ -190,6 +249,12 @@ class MapDataset:
     mask_safe, mask_fit : Map of bool (energy, y, x) or None (None: all bins usable)
     livetime : Quantity (s)
     """
+
+    MAP_FIELDS = ("counts", "exposure", "background", "mask_safe", "mask_fit")
+    """Constructor keywords that are maps on the dataset's spatial pixels."""
+    IRF_FIELDS = ("psf", "edisp")
+    DATASET_TYPE = "MapDataset"
+    _UNITS = {"exposure": "cm2 s"}
 
     def __init__(
         self,
@@ -228,6 +293,16 @@ class MapDataset:
         self.models = models
         self.livetime = u.Quantity(livetime, "s")
 
+    @property
+    def models(self):
+        """The models (`Models`, list of components or None) the dataset predicts from."""
+        return self._models
+
+    @models.setter
+    def models(self, models):
+        self._models = models
+        self._evaluators = {}
+
     @classmethod
     def create(cls, geom, energy_axis_true, name="", binsz_irf=0.2, rad_axis=None, meta=None):
         """Empty dataset on ``geom`` (with an ``energy`` axis); nothing is safe yet.
@@ -262,32 +337,120 @@ class MapDataset:
     def energy_axis_true(self):
         return self.exposure.geom.axes[0]
 
+    def _maps(self):
+        """The maps and IRF maps of the dataset by constructor keyword (None if absent)."""
+        return {key: getattr(self, key) for key in (*self.MAP_FIELDS, *self.IRF_FIELDS)}
+
+    def _replace(self, maps, **changes):
+        fields = dict(maps, name=self.name, meta=dict(self.meta), livetime=self.livetime)
+        fields["models"] = self.models
+        fields.update(changes)
+        return type(self)(**fields)
+
     def copy(self, **changes):
         """A copy (maps copied) with ``changes`` applied."""
-        fields = {
-            key: getattr(self, key)
-            for key in ("counts", "exposure", "background", "psf", "edisp", "mask_safe", "mask_fit")
-        }
-        fields = {k: (v.copy() if v is not None else None) for k, v in fields.items()}
-        fields.update(
-            name=self.name, meta=dict(self.meta), models=self.models, livetime=self.livetime
-        )
-        fields.update(changes)
-        return MapDataset(**fields)
+        maps = {k: (v.copy() if v is not None else None) for k, v in self._maps().items()}
+        return self._replace(maps, **changes)
 
     def cutout(self, position, width, name=None):
         """Dataset on ``geom.cutout(position, width)`` (IRF maps with a coarse-pixel margin)."""
         maps = {
-            key: (getattr(self, key).cutout(position, width) if getattr(self, key) else None)
-            for key in ("counts", "exposure", "background", "psf", "edisp", "mask_safe", "mask_fit")
+            k: (v.cutout(position, width) if v is not None else None)
+            for k, v in self._maps().items()
         }
-        return MapDataset(
-            **maps,
-            name=self.name if name is None else name,
-            meta=dict(self.meta),
-            models=self.models,
-            livetime=self.livetime,
-        )
+        return self._replace(maps, name=self.name if name is None else name)
+
+    def _components(self):
+        if self.models is None:
+            return []
+        models = self.models
+        return [models] if hasattr(models, "spectral_model") else list(models)
+
+    def _applies(self, model):
+        names = getattr(model, "datasets_names", None)
+        return names is None or self.name in names
+
+    @property
+    def background_model(self):
+        """The `FoVBackgroundModel` of this dataset among its models, or None."""
+        found = [
+            m
+            for m in self._components()
+            if getattr(m, "type", None) == "FoVBackgroundModel" and self._applies(m)
+        ]
+        if len(found) > 1:
+            raise GammarulesError(f"dataset '{self.name}' has {len(found)} background models")
+        return found[0] if found else None
+
+    def _sources(self, model_names=None):
+        sources = [
+            m
+            for m in self._components()
+            if getattr(m, "type", None) == "SkyModel" and self._applies(m)
+        ]
+        if model_names is not None:
+            sources = [m for m in sources if m.name in model_names]
+        return sources
+
+    def edisp_matrix(self, position):
+        """Energy dispersion (n_true, n_reco) at ``position``; identity without edisp maps
+        when the true and reco energy axes are the same."""
+        if self.edisp is not None:
+            return self.edisp.values_at(position)
+        if self.energy_axis_true.rename("energy") != self.energy_axis:
+            raise GammarulesError(
+                f"dataset '{self.name}' has no edisp map and different true and reco energy axes"
+            )
+        return np.eye(self.energy_axis.nbin)
+
+    def npred_background(self):
+        """Background counts: the background map times the background model factors."""
+        if self.background is None:
+            return Map(self.geom)
+        model = self.background_model
+        if model is None:
+            return self.background.copy()
+        factors = model.factors(self.energy_axis)[:, np.newaxis, np.newaxis]
+        return self.background.copy(data=self.background.data * factors)
+
+    def npred_signal(self, model_names=None):
+        """Predicted source counts of the sky models (or those named), PSF and edisp applied."""
+        total = np.zeros(self.geom.data_shape)
+        for model in self._sources(model_names):
+            evaluator = self._evaluators.get(id(model))
+            if evaluator is None or evaluator.model is not model:
+                evaluator = self._evaluators[id(model)] = MapEvaluator(model, self)
+            slices, npred = evaluator.compute_npred()
+            total[(Ellipsis, *slices)] += npred
+        return Map(self.geom, total)
+
+    def npred(self):
+        """Total predicted counts: background plus sources."""
+        npred = self.npred_background()
+        npred.data = npred.data + self.npred_signal().data
+        return npred
+
+    @property
+    def mask(self):
+        """Bins used in the likelihood: safe and (if given) fit mask."""
+        mask = self._safe()
+        if self.mask_fit is not None:
+            mask = mask & self.mask_fit.data
+        return mask
+
+    def stat_array(self):
+        """Cash statistic per bin."""
+        return cash(self.counts.data, self.npred().data)
+
+    def stat_sum(self):
+        """Cash statistic summed over `mask`."""
+        return cash_sum(self.counts.data, self.npred().data, self.mask)
+
+    def fake(self, random_state=None):
+        """Replace the counts by a Poisson draw of `npred` (``random_state``: seed or
+        `numpy.random.Generator`)."""
+        rng = np.random.default_rng(random_state)
+        self.counts = self.counts.copy(data=rng.poisson(self.npred().data).astype(float))
 
     def _safe(self):
         if self.mask_safe is None:
@@ -337,13 +500,12 @@ class MapDataset:
 
     def to_xarray(self):
         """`xarray.Dataset` in the schema of this module."""
-        parts = [self.counts.to_xarray("counts"), self.exposure.to_xarray("exposure")]
-        for key in ("background", "mask_safe", "mask_fit"):
-            if getattr(self, key) is not None:
-                parts.append(getattr(self, key).to_xarray(key))
-        for irf in (self.psf, self.edisp):
-            if irf is not None:
-                parts.append(irf.to_xarray())
+        parts = [
+            getattr(self, key).to_xarray(key)
+            for key in self.MAP_FIELDS
+            if getattr(self, key) is not None
+        ]
+        parts += [getattr(self, key).to_xarray() for key in self.IRF_FIELDS if getattr(self, key)]
         ds = xr.merge(parts, combine_attrs="override")
         try:
             meta = json.dumps(self.meta)
@@ -354,7 +516,7 @@ class MapDataset:
         ds.attrs = {
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,
-            "dataset_type": "MapDataset",
+            "dataset_type": self.DATASET_TYPE,
             "name": self.name,
             "livetime": self.livetime.to_value("s"),
             "livetime_units": "s",
@@ -375,24 +537,26 @@ class MapDataset:
                 f"{source}: schema {ds.attrs['schema']!r} version {ds.attrs['schema_version']}, "
                 f"expected {SCHEMA!r} version {SCHEMA_VERSION}"
             )
-        counts = _check_unit(_read_map(ds, "counts", filename), "", "counts", source)
-        exposure = _check_unit(_read_map(ds, "exposure", filename), "cm2 s", "exposure", source)
-        optional = {}
-        for key in ("background", "mask_safe", "mask_fit"):
-            if key in ds.data_vars:
-                optional[key] = _check_unit(_read_map(ds, key, filename), "", key, source)
+        if ds.attrs["dataset_type"] != cls.DATASET_TYPE:
+            raise DataFormatError(
+                f"{source}: dataset_type {ds.attrs['dataset_type']!r}, "
+                f"expected {cls.DATASET_TYPE!r}"
+            )
+        maps = {}
+        for key in cls.MAP_FIELDS:
+            if key in ds.data_vars or key in ("counts", "exposure"):
+                found = _read_map(ds, key, filename)
+                maps[key] = _check_unit(found, cls._UNITS.get(key, ""), key, source)
         for key, irf_cls in (("psf", PSFMap), ("edisp", EDispKernelMap)):
             if key in ds.data_vars:
-                optional[key] = irf_cls.from_xarray(ds, filename)
+                maps[key] = irf_cls.from_xarray(ds, filename)
         try:
             meta = json.loads(ds.attrs["meta"])
         except ValueError:
             raise DataFormatError(f"{source}: attribute 'meta' is not JSON") from None
         try:
             return cls(
-                counts,
-                exposure,
-                **optional,
+                **maps,
                 name=str(ds.attrs["name"]),
                 meta=meta,
                 livetime=float(ds.attrs["livetime"]) * u.s,

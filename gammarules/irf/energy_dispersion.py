@@ -90,15 +90,25 @@ class EnergyDispersion2D(IRF):
         offset = to_value(offset, "deg", "offset")
         if offset.ndim != 0:
             raise GammarulesError(f"to_kernel: offset must be a scalar, got shape {offset.shape}")
+        return self.to_kernels(offset[np.newaxis], energy_axis_true, energy_axis)[0]
+
+    def to_kernels(self, offsets, energy_axis_true, energy_axis):
+        """Response matrices (n_offset, n_true, n_reco) at the ``offsets`` (deg), as
+        `to_kernel` computes each."""
+        offsets = np.asarray(to_value(offsets, "deg", "offset"), dtype=float).ravel()
         energy_true = energy_axis_true.center_in("TeV")
-        prob = self._bin_probabilities(energy_true, offset)
-        cdf = np.concatenate([np.zeros((prob.shape[0], 1)), np.cumsum(prob, axis=1)], axis=1)
+        prob = self._bin_probabilities(energy_true[np.newaxis, :], offsets[:, np.newaxis])
+        zeros = np.zeros(prob.shape[:-1] + (1,))
+        cdf = np.concatenate([zeros, np.cumsum(prob, axis=-1)], axis=-1)
         edges = self.axes["migra"].edges_in("")
         mu = energy_axis.edges_in("TeV")[np.newaxis, :] / energy_true[:, np.newaxis]
         idx = np.clip(np.searchsorted(edges, mu, side="right") - 1, 0, edges.size - 2)
         frac = np.clip((mu - edges[idx]) / (edges[idx + 1] - edges[idx]), 0.0, 1.0)
-        at_mu = np.take_along_axis(cdf, idx, axis=1) + frac * np.take_along_axis(prob, idx, axis=1)
-        return np.diff(at_mu, axis=1)
+        idx = np.broadcast_to(idx, prob.shape[:1] + idx.shape)
+        at_mu = np.take_along_axis(cdf, idx, axis=-1) + frac * np.take_along_axis(
+            prob, idx, axis=-1
+        )
+        return np.diff(at_mu, axis=-1)
 
     def _moments(self, energy_true, offset):
         energy = to_value(energy_true, "TeV", "energy_true")

@@ -140,15 +140,8 @@ class MapDatasetMaker:
         geom = edisp_map.irf_map.geom
         energy_axis_true, energy_axis = geom.axes
         offset = edisp_map.geom.separation(observation.pointing_radec).deg
-        data = np.zeros(geom.data_shape)
-        kernels = {}
-        for iy, ix in np.ndindex(offset.shape):
-            key = float(offset[iy, ix])
-            if key not in kernels:
-                kernels[key] = observation.edisp.to_kernel(
-                    key * u.deg, energy_axis_true, energy_axis
-                )
-            data[:, :, iy, ix] = kernels[key]
+        kernels = observation.edisp.to_kernels(offset * u.deg, energy_axis_true, energy_axis)
+        data = np.moveaxis(kernels, 0, -1).reshape(geom.data_shape)
         exposure = edisp_map.exposure_map.copy(
             data=_exposure(observation, energy_axis_true, offset)
         )

@@ -1,10 +1,14 @@
 """Exact solid angle of the pixels of a WCS grid.
 
-The area element of the projection (|dv/dx x dv/dy| of the unit vector v, by finite
-differences) is integrated over each pixel with 3 x 3 Gauss-Legendre points. Pixels cut by
-the boundary of the projection (e.g. the ellipse of an all-sky AIT map) are split into
-8 x 8 cells; a cut cell counts the area of its valid polygon (corners inside plus the
-boundary crossings of its edges, found by bisection) times the area element there.
+Closed forms where the pixel edges are simple curves on the sphere: CAR pixels are
+rectangles in native longitude and latitude (area = d(phi) x d(sin theta), unchanged by the
+rotation to celestial coordinates); TAN pixels have great-circle edges (spherical
+quadrilaterals, two triangles of Van Oosterom & Strackee 1983). Otherwise the area element
+of the projection (|dv/dx x dv/dy| of the unit vector v, by finite differences) is
+integrated over each pixel with 3 x 3 Gauss-Legendre points. Pixels cut by the boundary of
+the projection (e.g. the ellipse of an all-sky AIT map) are split into 8 x 8 cells; a cut
+cell counts the area of its valid polygon (corners inside plus the boundary crossings of its
+edges, found by bisection) times the area element there.
 """
 
 from __future__ import annotations
@@ -86,8 +90,51 @@ def _cut_cells_area(wcs, x0, y0, size):
     return area * _area_density(wcs, centroid_x, centroid_y)
 
 
+def _plain_axes(wcs, projection):
+    """True for a 2D ``projection`` WCS with no rotation matrix and default native parameters."""
+    w = wcs.wcs
+    return (
+        all(str(c).endswith(f"-{projection}") for c in w.ctype)
+        and not w.has_cd()
+        and np.allclose(w.get_pc(), np.eye(2), rtol=0, atol=1e-12)
+        and not w.get_pv()
+    )
+
+
+def _car_solid_angle(wcs, shape):
+    ny, nx = shape
+    w = wcs.wcs
+    theta = (np.arange(ny + 1) + 0.5 - w.crpix[1]) * w.cdelt[1]
+    band = np.abs(np.diff(np.sin(np.radians(np.clip(theta, -90, 90)))))
+    return np.outer(band, np.full(nx, np.radians(abs(w.cdelt[0]))))
+
+
+def _triangle(a, b, c):
+    """Solid angle of the spherical triangle of unit vectors ``a``, ``b``, ``c``."""
+    numerator = np.abs(np.einsum("...i,...i->...", a, np.cross(b, c)))
+    denominator = 1 + np.einsum("...i,...i->...", a, b)
+    denominator += np.einsum("...i,...i->...", b, c) + np.einsum("...i,...i->...", c, a)
+    return 2 * np.arctan2(numerator, denominator)
+
+
+def _tan_solid_angle(wcs, shape):
+    ny, nx = shape
+    yc, xc = np.mgrid[0 : ny + 1, 0 : nx + 1] - 0.5
+    v = _unit_vectors(wcs, xc, yc)
+    if np.isnan(v).any():
+        return None
+    p00, p01, p10, p11 = v[:-1, :-1], v[:-1, 1:], v[1:, :-1], v[1:, 1:]
+    return _triangle(p00, p01, p11) + _triangle(p00, p11, p10)
+
+
 def pixel_solid_angle(wcs, shape):
     """Solid angle (sr) of each pixel of the 2D WCS ``wcs``, array of ``shape`` (ny, nx)."""
+    if _plain_axes(wcs, "CAR"):
+        return _car_solid_angle(wcs, shape)
+    if _plain_axes(wcs, "TAN"):
+        exact = _tan_solid_angle(wcs, shape)
+        if exact is not None:
+            return exact
     ny, nx = shape
     out = np.empty(shape)
     nodes_y, nodes_x = (g.ravel() for g in np.meshgrid(_GL_NODES, _GL_NODES, indexing="ij"))

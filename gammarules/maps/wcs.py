@@ -198,7 +198,11 @@ class WcsGeom:
         Same pixel grid (the cutout pixels are pixels of this geometry), clipped at the map
         edges.
         """
-        sy, sx = self.cutout_index(position, width)
+        return self.pixel_cutout(self.cutout_index(position, width))
+
+    def pixel_cutout(self, slices):
+        """Geometry of the pixels ``(slice_y, slice_x)`` of this one (same grid)."""
+        sy, sx = slices
         wcs = self.wcs.deepcopy()
         wcs.wcs.crpix = wcs.wcs.crpix - [sx.start, sy.start]
         return WcsGeom(wcs, (sy.stop - sy.start, sx.stop - sx.start), self.axes)

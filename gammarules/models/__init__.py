@@ -1,5 +1,6 @@
 """Models: parameters, spectral and spatial models, sky models and model collections (YAML I/O)."""
 
+from gammarules.models.background import FoVBackgroundModel
 from gammarules.models.collection import Models
 from gammarules.models.core import CovarianceMixin, ModelBase
 from gammarules.models.parameter import Parameter, Parameters
@@ -22,6 +23,7 @@ from gammarules.models.spectral import (
     ExpCutoffPowerLawSpectralModel,
     LogParabolaSpectralModel,
     PowerLaw2SpectralModel,
+    PowerLawNormSpectralModel,
     PowerLawSpectralModel,
     SmoothBrokenPowerLawSpectralModel,
     SpectralModel,
@@ -36,6 +38,7 @@ __all__ = [
     "CovarianceMixin",
     "DiskSpatialModel",
     "ExpCutoffPowerLawSpectralModel",
+    "FoVBackgroundModel",
     "GaussianSpatialModel",
     "GeneralizedGaussianSpatialModel",
     "LogParabolaSpectralModel",
@@ -45,6 +48,7 @@ __all__ = [
     "Parameters",
     "PointSpatialModel",
     "PowerLaw2SpectralModel",
+    "PowerLawNormSpectralModel",
     "PowerLawSpectralModel",
     "Shell2SpatialModel",
     "ShellSpatialModel",

@@ -452,3 +452,34 @@ class ConstantSpectralModel(SpectralModel):
     @staticmethod
     def _energy_flux(energy_min, energy_max, const):
         return const * (energy_max**2 - energy_min**2) / 2
+
+
+@register("spectral")
+class PowerLawNormSpectralModel(SpectralModel):
+    """A dimensionless factor norm * (E / reference) ** -tilt, e.g. on a background model.
+
+    Calling it returns a dimensionless Quantity; integrals are in TeV.
+    """
+
+    tag = ["PowerLawNormSpectralModel", "pl-norm"]
+    _defaults = (
+        Parameter("norm", 1.0, interp="log"),
+        Parameter("tilt", 0.0, frozen=True),
+        _reference(),
+    )
+
+    @staticmethod
+    def _dnde(energy, norm, tilt, reference):
+        return norm * (energy / reference) ** (-tilt)
+
+    @staticmethod
+    def _integral(energy_min, energy_max, norm, tilt, reference):
+        return (
+            norm
+            * reference
+            * powerlaw_integral(energy_min / reference, energy_max / reference, tilt)
+        )
+
+    def __call__(self, energy) -> u.Quantity:
+        """The factor at `energy` (Quantity), dimensionless."""
+        return u.Quantity(self._dnde(_energy_tev(energy), **self.canonical_values()))
