@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from astropy.coordinates import SkyCoord
 from regions import CircleSkyRegion
 
 from gammarules.config import quantity
 from gammarules.errors import ConfigError
 from gammarules.maps import Map, MapAxis, WcsGeom
+from gammarules.models import model_class
 
 __all__ = [
     "energy_axis",
     "exclusion_mask",
+    "model_part",
     "region_finder",
     "safe_mask_maker",
     "sky_circle",
@@ -98,3 +101,34 @@ def safe_mask_maker(cfg):
     if "offset_max" in cfg:
         kwargs["offset_max"] = quantity(cfg["offset_max"], "deg", "reduction.safe_mask.offset_max")
     return SafeMaskMaker(methods=cfg["methods"], **kwargs)
+
+
+def model_part(kind, cfg, key):
+    """A spectral/spatial model from ``{type, frame, parameters, frozen, bounds}``."""
+    cls = model_class(kind, cfg["type"])
+    if cls is None:
+        raise ConfigError(f"config key '{key}.type': unknown {kind} model {cfg['type']!r}")
+    model = cls(frame=cfg["frame"]) if "frame" in cfg else cls()
+    names = model.parameters.names
+    for pname, value in cfg.get("parameters", {}).items():
+        if pname not in names:
+            raise ConfigError(
+                f"config key '{key}.parameters.{pname}': {cfg['type']} has parameters {names}"
+            )
+        parameter = model.parameters[pname]
+        parameter.value = quantity(value, parameter.unit, f"{key}.parameters.{pname}").value
+    for flag, names_given in (("frozen", cfg.get("frozen", [])), ("free", cfg.get("free", []))):
+        for pname in names_given:
+            if pname not in names:
+                raise ConfigError(
+                    f"config key '{key}.{flag}': {cfg['type']} has no parameter {pname!r}"
+                )
+            model.parameters[pname].frozen = flag == "frozen"
+    for pname, (lo, hi) in cfg.get("bounds", {}).items():
+        if pname not in names:
+            raise ConfigError(
+                f"config key '{key}.bounds': {cfg['type']} has no parameter {pname!r}"
+            )
+        model.parameters[pname].min = np.nan if lo is None else lo
+        model.parameters[pname].max = np.nan if hi is None else hi
+    return model

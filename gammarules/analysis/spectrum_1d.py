@@ -18,6 +18,7 @@ from astropy.time import Time
 from gammarules.analysis.builders import (
     energy_axis,
     exclusion_mask,
+    model_part,
     region_finder,
     safe_mask_maker,
     sky_circle,
@@ -30,7 +31,7 @@ from gammarules.estimators import FluxPointsEstimator
 from gammarules.fit import Fit
 from gammarules.makers.background import ReflectedRegionsBackgroundMaker
 from gammarules.makers.spectrum import SpectrumDatasetMaker
-from gammarules.models import Models, SkyModel, model_class
+from gammarules.models import Models, SkyModel
 
 __all__ = [
     "estimate_background",
@@ -139,34 +140,10 @@ def estimate_background(dataset, observation, background, data_dir=None):
 
 
 def sky_model(name, cfg, key=None):
-    """A `SkyModel` named ``name`` from a ``fit.models.<name>`` entry."""
-    key = key or f"fit.models.{name}"
-    cls = model_class("spectral", cfg["type"])
-    if cls is None:
-        raise ConfigError(f"config key '{key}.type': unknown spectral model {cfg['type']!r}")
-    model = cls()
-    names = model.parameters.names
-    for pname, value in cfg["parameters"].items():
-        if pname not in names:
-            raise ConfigError(
-                f"config key '{key}.parameters.{pname}': {cfg['type']} has parameters {names}"
-            )
-        parameter = model.parameters[pname]
-        parameter.value = quantity(value, parameter.unit, f"{key}.parameters.{pname}").value
-    for pname in cfg.get("frozen", []):
-        if pname not in names:
-            raise ConfigError(
-                f"config key '{key}.frozen': {cfg['type']} has no parameter {pname!r}"
-            )
-        model.parameters[pname].frozen = True
-    for pname, (lo, hi) in cfg.get("bounds", {}).items():
-        if pname not in names:
-            raise ConfigError(
-                f"config key '{key}.bounds': {cfg['type']} has no parameter {pname!r}"
-            )
-        model.parameters[pname].min = np.nan if lo is None else lo
-        model.parameters[pname].max = np.nan if hi is None else hi
-    return SkyModel(spectral_model=model, name=name)
+    """A `SkyModel` named ``name`` from a ``fit.models.<name>`` entry (a spectral model)."""
+    return SkyModel(
+        spectral_model=model_part("spectral", cfg, key or f"fit.models.{name}"), name=name
+    )
 
 
 def _fit_mask(datasets, energy_range):

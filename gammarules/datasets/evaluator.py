@@ -6,7 +6,8 @@ spatial response ``R[t] = PSF[t] * (spatial x exposure[t])`` is computed once pe
 spatial parameters, and a change of the spectral parameters only refolds
 ``npred[r] = sum_t flux[t] edisp[t, r] R[t]``. The model is evaluated on a cutout around its
 position (model extent plus PSF kernel); PSF and edisp are taken at the model position and
-re-read only when the position moves by more than `POSITION_TOLERANCE`.
+re-read only when the position moves by more than `POSITION_TOLERANCE` or the model's
+evaluation radius grows beyond the cutout.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ import numpy as np
 from astropy import units as u
 
 from gammarules.errors import GammarulesError
-from gammarules.maps.kernels import convolve_image
+from gammarules.maps.kernels import ImageConvolution
+from gammarules.models.spatial import offsets
 
 __all__ = ["POSITION_TOLERANCE", "MapEvaluator"]
 
 POSITION_TOLERANCE = 0.1 * u.deg
 """Move of a model beyond which its cutout, PSF kernel and edisp kernel are recomputed."""
+
+RADIUS_HEADROOM = 1.2
+"""The cutout holds the model up to this factor times its evaluation radius, so that an
+extension growing during a fit does not rebuild it at every step."""
 
 _SPARSE_MAX_PIXELS = 64
 
@@ -29,13 +35,13 @@ def _values_key(model):
     return tuple(float(p.value) for p in model.parameters) if model is not None else ()
 
 
-def _convolve(data, kernel):
+def _convolve(data, kernel, convolution):
     """PSF convolution per true-energy bin; a sum of shifted kernels for compact inputs."""
     if kernel is None:
         return data
     nonzero = np.nonzero(np.any(data != 0, axis=0))
     if len(nonzero[0]) > _SPARSE_MAX_PIXELS:
-        return convolve_image(data, kernel)
+        return convolution(data)
     out = np.zeros_like(data)
     ny, nx = data.shape[-2:]
     half = kernel.shape[-1] // 2
@@ -63,29 +69,54 @@ class MapEvaluator:
         self._spatial_key = self._spectral_key = None
         self._npred = None
 
-    def _needs_geometry(self):
+    def _centre(self):
+        """(lon_0, lat_0) in deg of the spatial model, or None for models without centre."""
+        spatial = self.model.spatial_model
+        if "lon_0" not in spatial.parameters.names or spatial.position is None:
+            return None
+        return spatial.lon_0.quantity.to_value("deg"), spatial.lat_0.quantity.to_value("deg")
+
+    def _radius(self):
+        radius = self.model.spatial_model.evaluation_radius
+        return np.inf if radius is None else float(u.Quantity(radius, "deg").value)
+
+    def _moved(self):
         if self._position is None:
             return True
-        position = self.model.spatial_model.position
-        return position is not None and (position.separation(self._position) > POSITION_TOLERANCE)
+        centre = self._centre()
+        if centre is None:
+            return False
+        moved, _ = offsets(*centre, *self._centre_deg)
+        return np.degrees(moved) > POSITION_TOLERANCE.to_value("deg")
 
-    def _update_geometry(self):
+    def _update_irfs(self):
+        """PSF kernel and edisp matrix at the model position."""
         dataset, spatial = self.dataset, self.model.spatial_model
         geom = dataset.geom.to_image()
         position = spatial.position if spatial.position is not None else geom.center_skydir
         self._position = position
+        self._centre_deg = self._centre()
         self.kernel = dataset.psf.get_kernel(position, geom) if dataset.psf else None
         self.edisp = dataset.edisp_matrix(position)
-        radius = spatial.evaluation_radius
-        if radius is None or not geom.contains(position):
+
+    def _update_cutout(self):
+        """The cutout holding the model (with `RADIUS_HEADROOM`) and the PSF kernel."""
+        geom = self.dataset.geom.to_image()
+        radius = self._radius()
+        self._radius_deg = RADIUS_HEADROOM * radius
+        if not (np.isfinite(radius) and geom.contains(self._position)):
             self.slices = (slice(None), slice(None))
             self.geom = geom
         else:
             kernel_size = self.kernel.shape[-1] if self.kernel is not None else 0
             margin = geom.pixel_scale.max() * (2 + kernel_size)
-            self.slices = geom.cutout_index(position, 2 * u.Quantity(radius, "deg") + margin)
+            width = 2 * self._radius_deg * u.deg + margin
+            self.slices = geom.cutout_index(self._position, width)
             self.geom = geom.pixel_cutout(self.slices)
-        exposure = dataset.exposure.quantity.to_value("cm2 s")
+        self.convolution = None
+        if self.kernel is not None:
+            self.convolution = ImageConvolution(self.kernel, self.geom.spatial_shape)
+        exposure = self.dataset.exposure.quantity.to_value("cm2 s")
         self.exposure = exposure[(Ellipsis, *self.slices)]
         self._spatial_key = None
 
@@ -97,12 +128,15 @@ class MapEvaluator:
             values = spatial.integrate_geom(self.geom, energy=centres)
         else:
             values = spatial.integrate_geom(self.geom)[np.newaxis]
-        return _convolve(values * self.exposure, self.kernel)
+        return _convolve(values * self.exposure, self.kernel, self.convolution)
 
     def compute_npred(self):
         """``(slices, npred)``: the predicted counts (n_reco, ny, nx) on the cutout ``slices``."""
-        if self._needs_geometry():
-            self._update_geometry()
+        if self._moved():
+            self._update_irfs()
+            self._update_cutout()
+        elif self._radius() > self._radius_deg:
+            self._update_cutout()
         spatial_key = _values_key(self.model.spatial_model)
         spectral_key = _values_key(self.model.spectral_model)
         if spatial_key != self._spatial_key:

@@ -24,7 +24,7 @@ from gammarules.errors import DataFormatError, GammarulesError
 from gammarules.maps import Map, MapAxis, WcsGeom
 from gammarules.maps.io_netcdf import SCHEMA as MAP_SCHEMA
 from gammarules.maps.io_netcdf import SCHEMA_VERSION as MAP_SCHEMA_VERSION
-from gammarules.stats import cash, cash_sum
+from gammarules.stats import CashCountsStatistic, cash, cash_sum
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "EDispKernelMap", "MapDataset", "PSFMap", "paste_slices"]
 
@@ -403,32 +403,35 @@ class MapDataset:
             )
         return np.eye(self.energy_axis.nbin)
 
-    def npred_background(self):
-        """Background counts: the background map times the background model factors."""
+    def _npred_background(self):
         if self.background is None:
-            return Map(self.geom)
+            return np.zeros(self.geom.data_shape)
         model = self.background_model
         if model is None:
-            return self.background.copy()
+            return self.background.data.astype(float)
         factors = model.factors(self.energy_axis)[:, np.newaxis, np.newaxis]
-        return self.background.copy(data=self.background.data * factors)
+        return self.background.data * factors
 
-    def npred_signal(self, model_names=None):
-        """Predicted source counts of the sky models (or those named), PSF and edisp applied."""
-        total = np.zeros(self.geom.data_shape)
+    def npred_background(self):
+        """Background counts: the background map times the background model factors."""
+        return Map(self.geom, self._npred_background())
+
+    def _add_npred_signal(self, total, model_names=None):
         for model in self._sources(model_names):
             evaluator = self._evaluators.get(id(model))
             if evaluator is None or evaluator.model is not model:
                 evaluator = self._evaluators[id(model)] = MapEvaluator(model, self)
             slices, npred = evaluator.compute_npred()
             total[(Ellipsis, *slices)] += npred
-        return Map(self.geom, total)
+        return total
+
+    def npred_signal(self, model_names=None):
+        """Predicted source counts of the sky models (or those named), PSF and edisp applied."""
+        return Map(self.geom, self._add_npred_signal(np.zeros(self.geom.data_shape), model_names))
 
     def npred(self):
         """Total predicted counts: background plus sources."""
-        npred = self.npred_background()
-        npred.data = npred.data + self.npred_signal().data
-        return npred
+        return Map(self.geom, self._add_npred_signal(self._npred_background()))
 
     @property
     def mask(self):
@@ -440,11 +443,12 @@ class MapDataset:
 
     def stat_array(self):
         """Cash statistic per bin."""
-        return cash(self.counts.data, self.npred().data)
+        return cash(self.counts.data, self._add_npred_signal(self._npred_background()))
 
     def stat_sum(self):
         """Cash statistic summed over `mask`."""
-        return cash_sum(self.counts.data, self.npred().data, self.mask)
+        npred = self._add_npred_signal(self._npred_background())
+        return cash_sum(self.counts.data, npred, self.mask)
 
     def fake(self, random_state=None):
         """Replace the counts by a Poisson draw of `npred` (``random_state``: seed or
@@ -485,17 +489,29 @@ class MapDataset:
         self.livetime = self.livetime + other.livetime
 
     def info_dict(self):
-        """Counts, background, excess (in the safe mask) and livetime."""
+        """Summary numbers in the safe mask, as plain floats (keys carry units): counts,
+        background, excess, sqrt_ts (Cash, signed), npred, npred_signal, npred_background,
+        livetime_s, n_safe_bins, stat_sum (over `mask`)."""
         safe = self._safe()
         counts = float(self.counts.data[safe].sum())
         background = float(self.background.data[safe].sum()) if self.background else 0.0
+        npred_background = float(self.npred_background().data[safe].sum())
+        npred_signal = float(self.npred_signal().data[safe].sum())
+        sqrt_ts = float("nan")
+        if background > 0:
+            sqrt_ts = float(CashCountsStatistic(counts, background).sqrt_ts)
         return {
             "name": self.name,
             "counts": counts,
             "background": background,
             "excess": counts - background,
-            "livetime": self.livetime.to("s"),
+            "sqrt_ts": sqrt_ts,
+            "npred": npred_signal + npred_background,
+            "npred_signal": npred_signal,
+            "npred_background": npred_background,
+            "livetime_s": float(self.livetime.to_value("s")),
             "n_safe_bins": int(safe.sum()),
+            "stat_sum": float(self.stat_sum()),
         }
 
     def to_xarray(self):

@@ -163,12 +163,13 @@ class FluxPointsEstimator:
             lo, hi = snap_edges(axis_edges, e_lo, e_hi)
             if snapped is None and hi > lo:
                 snapped = (axis_edges[lo], axis_edges[hi])
-            mask = np.zeros(axis_edges.size - 1, dtype=bool)
-            mask[lo:hi] = True
-            mask &= np.asarray(dataset.mask, dtype=bool)
+            in_bin = np.zeros(axis_edges.size - 1, dtype=bool)
+            in_bin[lo:hi] = True
+            dataset_mask = np.asarray(dataset.mask, dtype=bool)
+            mask = in_bin.reshape((-1,) + (1,) * (dataset_mask.ndim - 1)) & dataset_mask
             masks.append(mask)
             if mask.any():
-                used = np.flatnonzero(mask)
+                used = np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1))
                 lows.append(axis_edges[used[0]])
                 highs.append(axis_edges[used[-1] + 1])
         if lows:

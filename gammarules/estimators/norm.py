@@ -19,6 +19,11 @@ __all__ = ["NormLikelihood"]
 MAX_BRACKET_DOUBLINGS = 40
 
 
+def _values(values):
+    """Plain float array of a spectrum (array) or a `Map`."""
+    return np.asarray(getattr(values, "data", values), dtype=float)
+
+
 class _Term:
     """The masked bins of one dataset: counts and the source / fixed predictions."""
 
@@ -32,18 +37,18 @@ class _Term:
         saved = dataset.models
         try:
             dataset.models = [source]
-            mu_source = dataset.npred_signal()
+            mu_source = _values(dataset.npred_signal())
         finally:
             dataset.models = saved
-        mu_other = dataset.npred_signal() - mu_source
-        self.n_on = np.asarray(dataset.counts, dtype=float)[mask]
+        mu_other = _values(dataset.npred_signal()) - mu_source
+        self.n_on = _values(dataset.counts)[mask]
         self.mu_source = mu_source[mask]
         if self.stat_type == "cash":
-            self.mu_fixed = (mu_other + dataset.npred_background())[mask]
+            self.mu_fixed = (mu_other + _values(dataset.npred_background()))[mask]
         else:
             self.mu_fixed = mu_other[mask]
-            self.n_off = np.asarray(dataset.counts_off, dtype=float)[mask]
-            self.alpha = np.asarray(dataset.alpha, dtype=float)[mask]
+            self.n_off = _values(dataset.counts_off)[mask]
+            self.alpha = _values(dataset.alpha)[mask]
 
     def mu(self, norm):
         """Predicted signal (wstat) or total counts (cash), shape ``norm.shape + (n_bins,)``."""

@@ -92,32 +92,41 @@ class GridInterpolator:
         return idx, (x - x0) / (nodes[idx + 1] - x0)
 
     def __call__(self, *coords):
-        """Interpolated values at the broadcast coordinates; shape ``(*broadcast, *extra)``."""
+        """Interpolated values at the broadcast coordinates; shape ``(*broadcast, *extra)``.
+
+        Indices and weights are computed on each coordinate array before broadcasting, so an
+        outer-product grid (e.g. energies ``(n, 1, 1)`` x offsets ``(ny, nx)``) costs one
+        search per distinct coordinate.
+        """
         if len(coords) != self.ndim:
             raise ValueError(f"expected {self.ndim} coordinate arrays, got {len(coords)}")
-        coords = np.broadcast_arrays(*[np.asarray(c, dtype=float) for c in coords])
-        shape, size = coords[0].shape, coords[0].size
-        base = np.zeros(size, dtype=np.intp)
+        coords = [np.asarray(c, dtype=float) for c in coords]
+        shape = np.broadcast_shapes(*(c.shape for c in coords))
+        base = np.zeros(shape, dtype=np.intp)
         moving = []
         for axis, coord in enumerate(coords):
-            idx, weight = self._axis_index_weight(axis, coord.ravel())
-            base += idx * self._strides[axis]
+            idx, weight = self._axis_index_weight(axis, coord)
+            base = base + idx * self._strides[axis]
             if self._nodes[axis].size > 1:
                 moving.append((self._strides[axis], weight))
+        base = base.ravel()
+        size = base.size
         expand = (slice(None),) + (np.newaxis,) * len(self._extra)
         result = np.zeros((size, *self._extra))
         coverage = np.zeros(size)
         for corner in range(2 ** len(moving)):
-            flat = base.copy()
-            weight = np.ones(size)
+            step = 0
+            weight = np.ones(())
             for k, (stride, w) in enumerate(moving):
                 if (corner >> k) & 1:
-                    flat += stride
-                    weight *= w
+                    step += stride
+                    weight = weight * w
                 else:
-                    weight *= 1.0 - w
+                    weight = weight * (1.0 - w)
+            flat = base + step
+            weight = np.broadcast_to(weight, shape).ravel()
             if self._valid is not None:
-                weight *= self._valid[flat]
+                weight = weight * self._valid[flat]
                 coverage += weight
             result += weight[expand] * self._table[flat]
         if self._valid is not None:

@@ -13,7 +13,7 @@ from scipy import fft
 
 from gammarules.errors import GammarulesError
 
-__all__ = ["convolve_image", "kernel_radius", "ring_kernel", "tophat_kernel"]
+__all__ = ["ImageConvolution", "convolve_image", "kernel_radius", "ring_kernel", "tophat_kernel"]
 
 
 def _pixel_deg(geom):
@@ -49,6 +49,36 @@ def ring_kernel(r_in, width, geom):
     return kernel
 
 
+class ImageConvolution:
+    """Convolution of images of one shape with fixed kernels ``(..., ky, kx)`` (odd sizes).
+
+    The kernel FFTs are computed once; each call costs one forward and one inverse real FFT
+    per image, on a grid padded by half a kernel (enough to keep the wrap-around of the
+    circular convolution out of the image). Outside the image counts as zero.
+    """
+
+    def __init__(self, kernel, image_shape):
+        kernel = np.asarray(kernel, dtype=float)
+        ky, kx = kernel.shape[-2:]
+        if ky % 2 == 0 or kx % 2 == 0:
+            raise GammarulesError(f"convolution kernel needs odd sizes, got {kernel.shape}")
+        ny, nx = image_shape
+        self.half = (ky // 2, kx // 2)
+        self.image_shape = (ny, nx)
+        self.fft_shape = [
+            fft.next_fast_len(ny + ky // 2, real=True),
+            fft.next_fast_len(nx + kx // 2, real=True),
+        ]
+        self._kernel_fft = fft.rfft2(kernel, self.fft_shape, workers=-1)
+
+    def __call__(self, data):
+        """``data`` (..., ny, nx) convolved, same shape."""
+        product = fft.rfft2(data, self.fft_shape, workers=-1) * self._kernel_fft
+        full = fft.irfft2(product, self.fft_shape, workers=-1)
+        (hy, hx), (ny, nx) = self.half, self.image_shape
+        return full[..., hy : hy + ny, hx : hx + nx]
+
+
 def convolve_image(data, kernel):
     """``data`` (..., ny, nx) convolved with ``kernel`` (ky, kx) or (..., ky, kx) per image.
 
@@ -57,15 +87,6 @@ def convolve_image(data, kernel):
     """
     data = np.asarray(data, dtype=float)
     kernel = np.asarray(kernel, dtype=float)
-    if kernel.ndim == 2:
-        kernel = kernel.reshape((1,) * (data.ndim - 2) + kernel.shape)
-    ky, kx = kernel.shape[-2:]
-    if ky % 2 == 0 or kx % 2 == 0:
-        raise GammarulesError(f"convolution kernel needs odd sizes, got {kernel.shape}")
-    ny, nx = data.shape[-2:]
-    shape = [fft.next_fast_len(ny + ky - 1, real=True), fft.next_fast_len(nx + kx - 1, real=True)]
-    product = fft.rfft2(data, shape) * fft.rfft2(kernel, shape)
-    full = fft.irfft2(product, shape)
-    out = full[..., ky // 2 : ky // 2 + ny, kx // 2 : kx // 2 + nx]
+    out = ImageConvolution(kernel, data.shape[-2:])(data)
     scale = np.abs(data).max(initial=0) * np.abs(kernel).sum() * 1e-12
     return np.where(np.abs(out) <= scale, 0.0, out)

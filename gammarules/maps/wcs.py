@@ -37,6 +37,7 @@ class WcsGeom:
             )
         self.spatial_shape = shape[-2:]
         self._solid_angle = None
+        self._coord = None
 
     @classmethod
     def create(cls, skydir, binsz, width=None, npix=None, frame="icrs", proj="CAR", axes=None):
@@ -103,9 +104,11 @@ class WcsGeom:
         return self.wcs.world_to_pixel(skycoord)
 
     def get_coord(self):
-        """Sky coordinates of all pixel centres, shape ``(ny, nx)``."""
-        y, x = np.indices(self.spatial_shape)
-        return self.pix_to_coord(x, y)
+        """Sky coordinates of all pixel centres, shape ``(ny, nx)`` (computed once)."""
+        if self._coord is None:
+            y, x = np.indices(self.spatial_shape)
+            self._coord = self.pix_to_coord(x, y)
+        return self._coord
 
     def _spatial_idx(self, skycoord):
         x, y = (np.asarray(v) for v in self.coord_to_pix(skycoord))

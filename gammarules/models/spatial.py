@@ -234,7 +234,7 @@ class PointSpatialModel(SpatialModel):
                 f"PointSpatialModel.integrate_geom needs a pixel geometry with "
                 f"coord_to_pix (e.g. WcsGeom), got {type(geom).__name__}"
             )
-        ny, nx = geom.get_coord().shape
+        ny, nx = geom.spatial_shape
         x, y = (float(np.asarray(v)) for v in geom.coord_to_pix(self.position))
         values = np.zeros((ny, nx))
         if not (-0.5 < x < nx - 0.5 and -0.5 < y < ny - 0.5):

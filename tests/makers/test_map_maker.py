@@ -287,4 +287,4 @@ def test_hess_crab_stacked_counts_exposure_background(hess_dir):
     assert stacked.mask_safe.data.all()
     info = stacked.info_dict()
     assert info["counts"] == 6169
-    assert info["livetime"].to_value("s") == pytest.approx(6313.81, rel=1e-5)
+    assert info["livetime_s"] == pytest.approx(6313.81, rel=1e-5)
