@@ -223,3 +223,24 @@ def test_fake_is_reproducible_with_a_seed():
     np.testing.assert_array_equal(dataset.counts.data, first)
     assert first.sum() == pytest.approx(dataset.npred().data.sum(), rel=0.02)
     assert u.Quantity(dataset.livetime).unit == u.s
+
+
+def test_flux_points_on_a_map_dataset_recover_the_simulated_spectrum():
+    """Flux points of a point source on simulated counts: each norm (data over the true
+    model) is 1 within 3 sigma, and the counts column sums the masked counts of the bin."""
+    from gammarules.estimators import FluxPointsEstimator
+
+    dataset = gaussian_psf_dataset()
+    model = crab_like(PointSpatialModel(lon_0="83.6 deg", lat_0="22 deg"))
+    dataset.models = Models([model, FoVBackgroundModel("sim")])
+    dataset.fake(random_state=7)
+    edges = dataset.energy_axis.edges
+    table = FluxPointsEstimator(energy_edges=edges[::2]).run([dataset]).to_table("likelihood")
+    assert len(table) == 2
+    pulls = (table["norm"] - 1) / table["norm_err"]
+    assert np.all(np.abs(pulls) < 3)
+    assert np.all(table["norm_err"] < 0.1)
+    np.testing.assert_allclose(
+        np.ravel(table["counts"]),
+        [dataset.counts.data[:2].sum(), dataset.counts.data[2:].sum()],
+    )
