@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 
-import healpy as hp
 import numpy as np
 from astropy import units as u
 from astropy.io import fits
@@ -20,6 +19,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 from gammarules.errors import DataFormatError, GammarulesError
 from gammarules.maps.axis import MapAxis
 from gammarules.maps.hpx import HpxGeom
+from gammarules.maps.lazy import healpy as hp
 from gammarules.maps.wcs import WcsGeom
 
 __all__ = ["read_fits", "write_fits"]

@@ -9,6 +9,7 @@ import xarray as xr
 from astropy import units as u
 
 from gammarules.errors import DataFormatError, GammarulesError
+from gammarules.maps.binning import bin_events_healpix, bin_events_wcs, to_frame
 from gammarules.maps.geom import interp_weights
 from gammarules.maps.hpx import HpxGeom
 from gammarules.maps.io_fits import read_fits, write_fits
@@ -98,6 +99,26 @@ class Map:
         *idx, weights = np.broadcast_arrays(*idx, 1.0 if weights is None else weights)
         inside = np.all([i >= 0 for i in idx], axis=0)
         np.add.at(self.data, tuple(i[inside] for i in idx), weights[inside])
+
+    def fill_events(self, events):
+        """Add the counts of ``events`` (an `EventList`), binned in C++ (`maps.binning`).
+
+        The geometry has no non-spatial axis or one reconstructed-energy axis ("energy").
+        Events off the map or outside the energy range are not counted.
+        """
+        geom = self.geom
+        names = [a.name for a in geom.axes]
+        if names not in ([], ["energy"]):
+            raise GammarulesError(
+                f"fill_events: the map axes must be none or ['energy'], got {names}"
+            )
+        energy, edges = (events.energy, geom.axes[0].edges) if names else (None, None)
+        lon, lat = to_frame(events.radec, geom.frame)
+        if isinstance(geom, HpxGeom):
+            counts = bin_events_healpix(lon, lat, geom.nside, geom.nest, energy, edges, geom.pixels)
+        else:
+            counts = bin_events_wcs(lon, lat, geom.wcs, geom.spatial_shape, energy, edges)
+        self.data += counts
 
     def interp_by_coord(self, skycoord, fill_value=np.nan, **axis_coords):
         """Interpolated values at sky positions and axis coordinates.

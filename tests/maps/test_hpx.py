@@ -5,9 +5,15 @@ import numpy as np
 import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
+from regions import (
+    CircleAnnulusSkyRegion,
+    CircleSkyRegion,
+    PolygonSkyRegion,
+    RectangleSkyRegion,
+)
 
 from gammarules.errors import GammarulesError
-from gammarules.maps import HpxGeom, MapAxis
+from gammarules.maps import HpxGeom, MapAxis, WcsGeom
 
 GC = SkyCoord(0, 0, unit="deg", frame="galactic")
 
@@ -74,3 +80,59 @@ def test_cutout_and_interp_weights():
     pix, wref = hp.get_interp_weights(16, [30, 31], [40, 41], nest=True, lonlat=True)
     np.testing.assert_array_equal(cut.pixels[idx], pix)
     np.testing.assert_allclose(w, wref)
+
+
+def _gnomonic_deg(coord, center):
+    """Gnomonic plane coordinates (deg) of ``coord`` about ``center`` (same frame)."""
+    lon, lat = coord.spherical.lon.rad, coord.spherical.lat.rad
+    lon0, lat0 = center.spherical.lon.rad, center.spherical.lat.rad
+    cos_c = np.sin(lat0) * np.sin(lat) + np.cos(lat0) * np.cos(lat) * np.cos(lon - lon0)
+    x = np.cos(lat) * np.sin(lon - lon0) / cos_c
+    y = (np.cos(lat0) * np.sin(lat) - np.sin(lat0) * np.cos(lat) * np.cos(lon - lon0)) / cos_c
+    return np.degrees(x), np.degrees(y), cos_c
+
+
+@pytest.mark.parametrize("nest", [True, False])
+def test_region_mask_circles_and_annuli_are_exact(nest):
+    geom = HpxGeom.create(128, skydir=GC, width=6, frame="galactic", nest=nest)
+    center = SkyCoord(1.0, -0.5, unit="deg", frame="galactic").icrs  # frames differ
+    sep = geom.separation(center).deg
+    circle = CircleSkyRegion(center, 1.5 * u.deg)
+    np.testing.assert_array_equal(geom.region_mask([circle]), sep < 1.5)
+    ring = CircleAnnulusSkyRegion(center, 1.0 * u.deg, 2.0 * u.deg)
+    np.testing.assert_array_equal(geom.region_mask([ring]), (sep >= 1.0) & (sep < 2.0))
+    # a union; a region partly off the cone keeps the cone's pixels only
+    far = CircleSkyRegion(SkyCoord(-5.0, 0.0, unit="deg", frame="galactic"), 2 * u.deg)
+    far_sep = geom.separation(far.center).deg
+    np.testing.assert_array_equal(geom.region_mask([circle, far]), (sep < 1.5) | (far_sep < 2.0))
+    allsky = HpxGeom(128, nest=nest, frame="galactic")
+    assert 0 < np.sum(far_sep < 2.0) < np.sum(allsky.region_mask([far]))
+    assert not geom.region_mask([]).any()
+
+
+def test_region_mask_other_shapes_in_the_tangent_plane():
+    """A rectangle is tested in the gnomonic projection at its centre (computed here by the
+    textbook formulae); pixels on the far side of the sky are never inside."""
+    geom = HpxGeom(64, nest=True, frame="galactic")
+    center = SkyCoord(10, 20, unit="deg", frame="galactic")
+    rectangle = RectangleSkyRegion(center, 12 * u.deg, 6 * u.deg)
+    x, y, cos_c = _gnomonic_deg(geom.get_coord(), center)
+    expected = (cos_c > 0) & (np.abs(x) < 6) & (np.abs(y) < 3)
+    mask = geom.region_mask([rectangle])
+    assert mask.sum() == expected.sum() > 50
+    np.testing.assert_array_equal(mask, expected)
+    # the polygon of its corners: great-circle edges, straight in the tangent plane at the
+    # mean of the (symmetric) corners, i.e. the same centre
+    tangent = WcsGeom.create(center, 0.01, npix=1, frame="galactic", proj="TAN").wcs
+    corners = tangent.pixel_to_world([-600, 600, 600, -600], [-300, -300, 300, 300])
+    polygon = PolygonSkyRegion(corners)
+    np.testing.assert_array_equal(geom.region_mask([polygon]), expected)
+    with pytest.raises(GammarulesError, match="CompoundSkyRegion has no center or vertices"):
+        geom.region_mask([rectangle | polygon])
+
+
+def test_repeated_unsorted_pixels_are_sorted_once():
+    geom = HpxGeom(4, pixels=[7, 3, 7, 0, 3])
+    np.testing.assert_array_equal(geom.pixels, [0, 3, 7])
+    with pytest.raises(GammarulesError, match="non-empty"):
+        HpxGeom(4, pixels=[])

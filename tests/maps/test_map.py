@@ -1,5 +1,8 @@
 """Map: construction, axis operations, look-up, filling, interpolation, reprojection."""
 
+from types import SimpleNamespace
+
+import healpy as hp
 import numpy as np
 import pytest
 from astropy import units as u
@@ -145,3 +148,39 @@ def test_hpx_to_wcs_for_plotting():
     assert np.abs(image.data[inside] - truth[inside]).max() < 3 * pixel_size
     with pytest.raises(GammarulesError, match="already"):
         image.to_wcs()
+
+
+def _events(n, seed=3):
+    """Duck-typed event list: ICRS positions around the Crab and energies (TeV)."""
+    rng = np.random.default_rng(seed)
+    radec = SkyCoord(
+        CRAB.ra.deg + rng.normal(0, 1.5, n), CRAB.dec.deg + rng.normal(0, 1.5, n), unit="deg"
+    )
+    return SimpleNamespace(radec=radec, energy=rng.uniform(0.5, 150, n) * u.TeV)
+
+
+def test_fill_events_on_hpx_and_wcs():
+    """Counts per pixel and energy bin as healpy (Galactic NESTED cone) and astropy (TAN)
+    bin them; events outside the map or the energy range are dropped; filling adds."""
+    events = _events(5000)
+    ebin = ENERGY.coord_to_idx(events.energy)
+    hpx = Map(HpxGeom.create(64, skydir=CRAB, width=3, frame="galactic", axes=[ENERGY]))
+    hpx.fill_events(events)
+    gal = events.radec.galactic
+    ipix = hp.ang2pix(64, gal.l.deg, gal.b.deg, nest=True, lonlat=True)
+    local = np.searchsorted(hpx.geom.pixels, ipix).clip(0, hpx.geom.npix - 1)
+    keep = (hpx.geom.pixels[local] == ipix) & (ebin >= 0)
+    expected = np.zeros(hpx.geom.data_shape)
+    np.add.at(expected, (ebin[keep], local[keep]), 1)
+    np.testing.assert_array_equal(hpx.data, expected)
+    assert 0 < hpx.data.sum() < len(ebin)
+
+    wcs = Map(WcsGeom.create(CRAB, 0.2, npix=(20, 15), proj="TAN"), dtype=np.int64)
+    wcs.fill_events(events)
+    wcs.fill_events(events)
+    x, y = wcs.geom.wcs.world_to_pixel(events.radec)
+    image, _, _ = np.histogram2d(y, x, bins=[np.arange(16) - 0.5, np.arange(21) - 0.5])
+    np.testing.assert_array_equal(wcs.data, 2 * image)
+
+    with pytest.raises(GammarulesError, match=r"none or \['energy'\], got \['energy_true'\]"):
+        Map(HpxGeom(8, axes=[ENERGY.rename("energy_true")])).fill_events(events)
