@@ -25,8 +25,9 @@ POSITION_TOLERANCE = 0.1 * u.deg
 """Move of a model beyond which its cutout, PSF kernel and edisp kernel are recomputed."""
 
 RADIUS_HEADROOM = 1.2
-"""The cutout holds the model up to this factor times its evaluation radius, so that an
-extension growing during a fit does not rebuild it at every step."""
+"""When a model outgrows its cutout (e.g. its extension grows during a fit), the new cutout
+holds it up to this factor times its evaluation radius, so that it is not rebuilt at every
+step."""
 
 _SPARSE_MAX_PIXELS = 64
 
@@ -99,11 +100,12 @@ class MapEvaluator:
         self.kernel = dataset.psf.get_kernel(position, geom) if dataset.psf else None
         self.edisp = dataset.edisp_matrix(position)
 
-    def _update_cutout(self):
-        """The cutout holding the model (with `RADIUS_HEADROOM`) and the PSF kernel."""
+    def _update_cutout(self, headroom=1.0):
+        """The cutout holding the model up to ``headroom`` times its evaluation radius, and
+        the PSF kernel."""
         geom = self.dataset.geom.to_image()
         radius = self._radius()
-        self._radius_deg = RADIUS_HEADROOM * radius
+        self._radius_deg = headroom * radius
         if not (np.isfinite(radius) and geom.contains(self._position)):
             self.slices = (slice(None), slice(None))
             self.geom = geom
@@ -136,7 +138,7 @@ class MapEvaluator:
             self._update_irfs()
             self._update_cutout()
         elif self._radius() > self._radius_deg:
-            self._update_cutout()
+            self._update_cutout(RADIUS_HEADROOM)
         spatial_key = _values_key(self.model.spatial_model)
         spectral_key = _values_key(self.model.spectral_model)
         if spatial_key != self._spatial_key:

@@ -81,6 +81,17 @@ def offsets(lon, lat, lon_0, lat_0):
     return np.arctan2(np.hypot(east, north), up), np.arctan2(east, north)
 
 
+def chord_squared(lon, lat, lon_0, lat_0):
+    """Squared chord ``(2 sin(theta / 2))**2`` between (lon, lat) and (lon_0, lat_0) (deg),
+    by the haversine formula (no inverse trigonometry)."""
+    lon, lat, lon_0, lat_0 = (np.radians(v) for v in (lon, lat, lon_0, lat_0))
+    haversine = (
+        np.sin((lat - lat_0) / 2) ** 2
+        + np.cos(lat) * np.cos(lat_0) * np.sin((lon - lon_0) / 2) ** 2
+    )
+    return 4 * haversine
+
+
 def chord(theta):
     """Equal-area radius ``2 sin(theta / 2)`` of an angle in rad."""
     return 2 * np.sin(theta / 2)
@@ -265,10 +276,12 @@ class GaussianSpatialModel(SpatialModel):
         return width2 * -np.expm1(-2 / width2)
 
     def _evaluate(self, lon, lat, lon_0, lat_0, sigma, e, phi):
-        theta, angle = offsets(lon, lat, lon_0, lat_0)
         major = np.radians(sigma)
-        width = chord(ellipse_radius(major, e, angle - np.radians(phi)))
         norm = 1 / azimuthal_integral(self._radial_integral, major, e)
+        if np.all(e == 0):
+            return norm * np.exp(-0.5 * chord_squared(lon, lat, lon_0, lat_0) / chord(major) ** 2)
+        theta, angle = offsets(lon, lat, lon_0, lat_0)
+        width = chord(ellipse_radius(major, e, angle - np.radians(phi)))
         return norm * np.exp(-0.5 * (chord(theta) / width) ** 2)
 
     @property
