@@ -5,9 +5,10 @@ Because the flux of a true-energy bin is one number for the whole image, the PSF
 spatial response ``R[t] = PSF[t] * (spatial x exposure[t])`` is computed once per set of
 spatial parameters, and a change of the spectral parameters only refolds
 ``npred[r] = sum_t flux[t] edisp[t, r] R[t]``. The model is evaluated on a cutout around its
-position (model extent plus PSF kernel); PSF and edisp are taken at the model position and
-re-read only when the position moves by more than `POSITION_TOLERANCE` or the model's
-evaluation radius grows beyond the cutout.
+position (model extent, PSF kernel and `POSITION_TOLERANCE`), rebuilt when the position moves
+further or the extent outgrows it. PSF kernel and edisp are those at the model position,
+bilinear between the coarse IRF pixels, so that npred is a continuous function of the
+position with no dependence on the history of a fit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from astropy import units as u
 
 from gammarules.errors import GammarulesError
 from gammarules.maps.kernels import ImageConvolution
-from gammarules.models.spatial import offsets
+from gammarules.models.spatial import PointSpatialModel, offsets
 
 __all__ = ["POSITION_TOLERANCE", "MapEvaluator"]
 
@@ -36,21 +37,24 @@ def _values_key(model):
     return tuple(float(p.value) for p in model.parameters) if model is not None else ()
 
 
-def _convolve(data, kernel, convolution):
-    """PSF convolution per true-energy bin; a sum of shifted kernels for compact inputs."""
-    if kernel is None:
-        return data
-    nonzero = np.nonzero(np.any(data != 0, axis=0))
-    if len(nonzero[0]) > _SPARSE_MAX_PIXELS:
-        return convolution(data)
+def _place(values, iy, ix, out):
+    """Add ``values`` (n, k, k) centred on pixel (iy, ix) to ``out`` (n, ny, nx), clipped."""
+    ny, nx = out.shape[-2:]
+    half = values.shape[-1] // 2
+    y0, y1 = max(iy - half, 0), min(iy + half + 1, ny)
+    x0, x1 = max(ix - half, 0), min(ix + half + 1, nx)
+    if y1 > y0 and x1 > x0:
+        out[:, y0:y1, x0:x1] += values[
+            :, y0 - iy + half : y1 - iy + half, x0 - ix + half : x1 - ix + half
+        ]
+    return out
+
+
+def _shifted_kernels(data, nonzero, kernel):
+    """Convolution of ``data`` (n, ny, nx), non-zero only at the pixels ``nonzero``."""
     out = np.zeros_like(data)
-    ny, nx = data.shape[-2:]
-    half = kernel.shape[-1] // 2
     for iy, ix in zip(*nonzero, strict=True):
-        y0, y1 = max(iy - half, 0), min(iy + half + 1, ny)
-        x0, x1 = max(ix - half, 0), min(ix + half + 1, nx)
-        part = kernel[:, y0 - iy + half : y1 - iy + half, x0 - ix + half : x1 - ix + half]
-        out[:, y0:y1, x0:x1] += data[:, iy, ix, np.newaxis, np.newaxis] * part
+        _place(data[:, iy, ix, np.newaxis, np.newaxis] * kernel, iy, ix, out)
     return out
 
 
@@ -64,9 +68,11 @@ class MapEvaluator:
             )
         self.model = model
         self.dataset = dataset
+        self._is_point = isinstance(model.spatial_model, PointSpatialModel)
         energy_true = dataset.energy_axis_true.edges_in("TeV")
         self._energy_true = (energy_true[:-1], energy_true[1:])
-        self._position = None
+        self._cutout_centre = self._irf_centre = None
+        self._radius_deg = 0.0
         self._spatial_key = self._spectral_key = None
         self._npred = None
 
@@ -81,64 +87,101 @@ class MapEvaluator:
         radius = self.model.spatial_model.evaluation_radius
         return np.inf if radius is None else float(u.Quantity(radius, "deg").value)
 
+    def _position(self):
+        spatial = self.model.spatial_model
+        return spatial.position if spatial.position is not None else self.dataset.geom.center_skydir
+
     def _moved(self):
-        if self._position is None:
+        """True if the model left its cutout's tolerance (or has no cutout yet)."""
+        if self._cutout_centre is None:
             return True
         centre = self._centre()
         if centre is None:
             return False
-        moved, _ = offsets(*centre, *self._centre_deg)
+        moved, _ = offsets(*centre, *self._cutout_centre)
         return np.degrees(moved) > POSITION_TOLERANCE.to_value("deg")
 
     def _update_irfs(self):
-        """PSF kernel and edisp matrix at the model position."""
-        dataset, spatial = self.dataset, self.model.spatial_model
-        geom = dataset.geom.to_image()
-        position = spatial.position if spatial.position is not None else geom.center_skydir
-        self._position = position
-        self._centre_deg = self._centre()
-        self.kernel = dataset.psf.get_kernel(position, geom) if dataset.psf else None
+        """PSF kernel (and its convolution) and edisp matrix at the model position, both
+        continuous in the position (bilinear between the coarse IRF pixels)."""
+        dataset = self.dataset
+        position = self._position()
+        self._irf_centre = self._centre()
+        self.kernel = None
+        if dataset.psf is not None and not self._is_point:
+            self.kernel = dataset.psf.get_kernel(position, dataset.geom)
         self.edisp = dataset.edisp_matrix(position)
+        self._convolution = None
+        self._spatial_key = self._spectral_key = None
+
+    def _convolve(self, data):
+        """PSF convolution per true-energy bin: a sum of shifted kernels for compact inputs,
+        FFTs (kernel transforms kept until the kernel changes) otherwise."""
+        if self.kernel is None:
+            return data
+        nonzero = np.nonzero(np.any(data != 0, axis=0))
+        if len(nonzero[0]) <= _SPARSE_MAX_PIXELS:
+            return _shifted_kernels(data, nonzero, self.kernel)
+        if self._convolution is None:
+            self._convolution = ImageConvolution(self.kernel, self.geom.spatial_shape)
+        return self._convolution(data)
 
     def _update_cutout(self, headroom=1.0):
-        """The cutout holding the model up to ``headroom`` times its evaluation radius, and
-        the PSF kernel."""
+        """The cutout holding the model up to ``headroom`` times its evaluation radius, plus
+        `POSITION_TOLERANCE` and the PSF kernel."""
         geom = self.dataset.geom.to_image()
         radius = self._radius()
+        position = self._position()
         self._radius_deg = headroom * radius
-        if not (np.isfinite(radius) and geom.contains(self._position)):
+        self._cutout_centre = self._centre()
+        if not (np.isfinite(radius) and geom.contains(position)):
             self.slices = (slice(None), slice(None))
             self.geom = geom
         else:
-            kernel_size = self.kernel.shape[-1] if self.kernel is not None else 0
-            margin = geom.pixel_scale.max() * (2 + kernel_size)
+            kernel = self.dataset.psf.get_kernel(position, geom) if self.dataset.psf else None
+            kernel_size = kernel.shape[-1] if kernel is not None else 0
+            margin = geom.pixel_scale.max() * (2 + kernel_size) + 2 * POSITION_TOLERANCE
             width = 2 * self._radius_deg * u.deg + margin
-            self.slices = geom.cutout_index(self._position, width)
+            self.slices = geom.cutout_index(position, width)
             self.geom = geom.pixel_cutout(self.slices)
-        self.convolution = None
-        if self.kernel is not None:
-            self.convolution = ImageConvolution(self.kernel, self.geom.spatial_shape)
         exposure = self.dataset.exposure.quantity.to_value("cm2 s")
         self.exposure = exposure[(Ellipsis, *self.slices)]
-        self._spatial_key = None
+        self._irf_centre = None
+
+    def _point_response(self):
+        """A point source: the exposure at its position times the PSF kernel placed at its
+        exact (sub-pixel) position, so that npred is smooth in the position."""
+        response = np.zeros(self.exposure.shape)
+        x, y = (float(np.asarray(v)) for v in self.geom.coord_to_pix(self._position()))
+        ny, nx = self.geom.spatial_shape
+        if not (-0.5 < x < nx - 0.5 and -0.5 < y < ny - 0.5):
+            return response
+        ix, iy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+        kernel = self.dataset.psf.point_kernel(self._position(), self.geom, (x - ix, y - iy))
+        (iys, ixs), weights = self.geom.interp_weights(self._position())
+        exposure = sum(self.exposure[:, iys[k], ixs[k]] * weights[k] for k in range(4))
+        return _place(kernel * exposure[:, np.newaxis, np.newaxis], iy, ix, response)
 
     def _response(self):
         """PSF-convolved (spatial integral x exposure) per true-energy bin."""
         spatial = self.model.spatial_model
+        if self._is_point and self.dataset.psf is not None:
+            return self._point_response()
         if getattr(spatial, "is_energy_dependent", False):
             centres = np.sqrt(self._energy_true[0] * self._energy_true[1]) * u.TeV
             values = spatial.integrate_geom(self.geom, energy=centres)
         else:
             values = spatial.integrate_geom(self.geom)[np.newaxis]
-        return _convolve(values * self.exposure, self.kernel, self.convolution)
+        return self._convolve(values * self.exposure)
 
     def compute_npred(self):
         """``(slices, npred)``: the predicted counts (n_reco, ny, nx) on the cutout ``slices``."""
         if self._moved():
-            self._update_irfs()
             self._update_cutout()
         elif self._radius() > self._radius_deg:
             self._update_cutout(RADIUS_HEADROOM)
+        if self._irf_centre is None or self._centre() != self._irf_centre:
+            self._update_irfs()
         spatial_key = _values_key(self.model.spatial_model)
         spectral_key = _values_key(self.model.spectral_model)
         if spatial_key != self._spatial_key:

@@ -82,6 +82,7 @@ class IrfMap:
             raise GammarulesError(f"{type(self).__name__}: first axis must be 'energy_true'")
         self.irf_map = irf_map
         self.exposure_map = exposure_map
+        self._kernels = {}
 
     @classmethod
     def create(cls, geom, energy_axis_true, axis, binsz_irf, unit=""):
@@ -118,10 +119,11 @@ class IrfMap:
         _exposure_weighted(
             self.irf_map, self.exposure_map, other.irf_map, other.exposure_map, slices
         )
+        self._kernels = {}
 
-    def values_at(self, position):
-        """The IRF at ``position``: bilinear between coarse pixel centres, clamped at the
-        edges of the coarse map; shape ``irf_map`` without the spatial axes."""
+    def node_weights(self, position):
+        """Bilinear weights of the coarse pixel centres around ``position`` (clamped at the
+        edges of the coarse map): ``[((iy, ix), weight), ...]``."""
         ny, nx = self.geom.spatial_shape
         x, y = (float(np.asarray(v)) for v in self.geom.coord_to_pix(position))
         if not (np.isfinite(x) and np.isfinite(y)):
@@ -130,13 +132,21 @@ class IrfMap:
         x0, y0 = min(int(x), max(nx - 2, 0)), min(int(y), max(ny - 2, 0))
         x1, y1 = min(x0 + 1, nx - 1), min(y0 + 1, ny - 1)
         fx, fy = x - x0, y - y0
+        weights = {}
+        for node, weight in (
+            ((y0, x0), (1 - fx) * (1 - fy)),
+            ((y0, x1), fx * (1 - fy)),
+            ((y1, x0), (1 - fx) * fy),
+            ((y1, x1), fx * fy),
+        ):
+            weights[node] = weights.get(node, 0.0) + weight
+        return [(node, weight) for node, weight in weights.items() if weight > 0]
+
+    def values_at(self, position):
+        """The IRF at ``position``, bilinear between coarse pixel centres (`node_weights`);
+        shape ``irf_map`` without the spatial axes."""
         data = self.irf_map.data
-        return (
-            data[..., y0, x0] * (1 - fx) * (1 - fy)
-            + data[..., y0, x1] * fx * (1 - fy)
-            + data[..., y1, x0] * (1 - fx) * fy
-            + data[..., y1, x1] * fx * fy
-        )
+        return sum(data[..., iy, ix] * w for (iy, ix), w in self.node_weights(position))
 
     def to_xarray(self):
         parts = [
@@ -169,28 +179,83 @@ class PSFMap(IrfMap):
 
     def containment_radius(self, values, fraction):
         """Smallest rad-bin edge (deg) containing ``fraction`` of every energy's PSF
-        ``values`` (n_true, n_rad), counted within the rad axis."""
+        ``values`` (..., n_true, n_rad), counted within the rad axis."""
         edges = np.radians(self.irf_map.geom.axes[1].edges_in("deg"))
         rings = 2 * np.pi * (np.cos(edges[:-1]) - np.cos(edges[1:]))
         cumulative = np.cumsum(values * rings, axis=-1)
-        total = cumulative[:, -1:]
+        total = cumulative[..., -1:]
         with np.errstate(invalid="ignore", divide="ignore"):
             reached = cumulative >= fraction * total
-        first = np.where(total[:, 0] > 0, reached.argmax(axis=-1), 0)
+        first = np.where(total[..., 0] > 0, reached.argmax(axis=-1), 0)
         return float(np.degrees(edges[1:][first.max()]))
 
     def get_kernel(self, position, geom, containment=0.999, oversampling=5):
         """PSF kernels ``(n_true, k, k)`` on the pixel grid of ``geom`` at ``position``.
 
-        Each kernel pixel is the PSF averaged over ``oversampling**2`` sub-pixels (linear
-        interpolation in rad between the bin centres); kernels extend to the radius holding
-        ``containment`` of the PSF at every energy and are normalised to a sum of one.
+        The kernels of the coarse pixels around ``position`` mixed with bilinear weights, so
+        that the kernel changes continuously with the position (as fits need); energies
+        without PSF at any of these pixels (no exposure) get a delta kernel. A coarse
+        pixel's kernel: each pixel is the PSF averaged over ``oversampling**2`` sub-pixels
+        (linear interpolation in rad between the bin centres), normalised to a sum of one.
+        All kernels share one size: the radius holding ``containment`` of the PSF at every
+        coarse pixel and energy.
         """
-        values = self.values_at(position)
-        rad = self.irf_map.geom.axes[1].center_in("deg")
         pixel = float(geom.pixel_scale.to_value("deg").mean())
-        radius = self.containment_radius(values, containment)
-        half = max(int(np.ceil(radius / pixel)), 1)
+        key = (pixel, containment, oversampling)
+        if key not in self._kernels:
+            data = np.moveaxis(self.irf_map.data, (-2, -1), (0, 1))
+            half = max(int(np.ceil(self.containment_radius(data, containment) / pixel)), 1)
+            self._kernels[key] = (half, {})
+        half, nodes = self._kernels[key]
+        total, weights = 0.0, 0.0
+        for node, weight in self.node_weights(position):
+            if node not in nodes:
+                nodes[node] = self._node_kernel(node, pixel, half, oversampling)
+            kernel, valid = nodes[node]
+            total = total + weight * kernel
+            weights = weights + weight * valid
+        weights = np.reshape(weights, (-1, 1, 1))
+        delta = np.zeros((2 * half + 1,) * 2)
+        delta[half, half] = 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(weights > 0, total / weights, delta)
+
+    def point_kernel(self, position, geom, offset, containment=0.999, oversampling=2):
+        """PSF kernels ``(n_true, k, k)`` of a point source at ``position``, which lies at
+        ``offset`` = (dx, dy) pixels (each in [-0.5, 0.5]) from the centre pixel of the kernel.
+
+        The PSF (bilinear between the coarse pixels) summed over ``oversampling**2``
+        sub-pixels within the radius of `get_kernel`'s kernels (tapered to zero over the last
+        pixel, so that the edge moves smoothly over the pixels), normalised to a sum of one:
+        smooth in the position. An energy without PSF gets a delta kernel.
+        """
+        pixel = float(geom.pixel_scale.to_value("deg").mean())
+        key = (pixel, containment, 5)
+        if key not in self._kernels:
+            self.get_kernel(position, geom, containment)
+        half = self._kernels[key][0]
+        radius = half * pixel
+        profile = self.values_at(position)
+        rad = self.irf_map.geom.axes[1].center_in("deg")
+        sub = (np.arange(oversampling) + 0.5) / oversampling - 0.5
+        n = 2 * half + 1
+        grid = np.arange(-half, half + 1)[:, np.newaxis] + sub
+        dx = (grid - offset[0]).ravel() * pixel
+        dy = (grid - offset[1]).ravel() * pixel
+        r = np.hypot(dx[np.newaxis, :], dy[:, np.newaxis])
+        taper = _edge_taper(r, radius, pixel)
+        kernels = np.empty((len(profile), n, n))
+        for i, values in enumerate(profile):
+            dense = np.interp(r, rad, values, right=0.0) * taper
+            kernels[i] = dense.reshape(n, oversampling, n, oversampling).sum(axis=(1, 3))
+        sums = kernels.sum(axis=(1, 2), keepdims=True)
+        delta = np.zeros((n, n))
+        delta[half, half] = 1.0
+        return np.where(sums > 0, kernels / np.where(sums > 0, sums, 1), delta)
+
+    def _node_kernel(self, node, pixel, half, oversampling):
+        values = self.irf_map.data[(Ellipsis, *node)]
+        rad = self.irf_map.geom.axes[1].center_in("deg")
         sub = (np.arange(oversampling) + 0.5) / oversampling - 0.5
         offsets = (np.arange(-half, half + 1)[:, np.newaxis] + sub).ravel() * pixel
         r = np.hypot(offsets[:, np.newaxis], offsets[np.newaxis, :])
@@ -200,9 +265,15 @@ class PSFMap(IrfMap):
             dense = np.interp(r, rad, profile, right=0.0)
             kernels[i] = dense.reshape(n, oversampling, n, oversampling).sum(axis=(1, 3))
         sums = kernels.sum(axis=(1, 2), keepdims=True)
-        if np.any(sums <= 0):
-            raise GammarulesError(f"PSF map: the PSF is zero at {position} for some energy")
-        return kernels / sums
+        valid = sums[:, 0, 0] > 0
+        return np.where(valid[:, None, None], kernels / np.where(sums > 0, sums, 1), 0.0), valid
+
+
+def _edge_taper(r, radius, width):
+    """1 within ``radius - width``, falling as cos**2 to 0 at ``radius``: a kernel edge that
+    moves smoothly over the pixels."""
+    x = np.clip((r - (radius - width)) / width, 0, 1)
+    return np.cos(0.5 * np.pi * x) ** 2
 
 
 class EDispKernelMap(IrfMap):

@@ -59,13 +59,14 @@ def expected_total(dataset, model):
 
 
 def test_point_source_npred_is_flux_times_exposure_per_energy():
-    """Normalised PSF kernels and a diagonal edisp keep every photon: per energy bin, the
-    npred total is the integral flux times the exposure (to rounding)."""
+    """The point-source kernel is divided by the PSF integral within its radius and a
+    diagonal edisp keeps every photon: per energy bin, the npred total is the integral flux
+    times the exposure, up to the pixelisation of the kernel's circular edge (1e-5)."""
     dataset = gaussian_psf_dataset()
     model = crab_like(PointSpatialModel(lon_0="83.61 deg", lat_0="22.005 deg"))
     dataset.models = Models([model])
     npred = dataset.npred_signal().data
-    np.testing.assert_allclose(npred.sum(axis=(1, 2)), expected_total(dataset, model), rtol=1e-10)
+    np.testing.assert_allclose(npred.sum(axis=(1, 2)), expected_total(dataset, model), rtol=1e-5)
     assert dataset.npred().data.sum() == pytest.approx(npred.sum() + 0.5 * npred.size)
 
 
@@ -98,7 +99,9 @@ def test_point_source_centroid_follows_sub_pixel_moves():
     x0, y0 = centroid()
     spatial.lat_0.value = 22.0 + 0.3 * BINSZ
     x1, y1 = centroid()
-    assert (x1 - x0, y1 - y0) == pytest.approx((0, 0.3), abs=1e-6)
+    # the kernel is evaluated at the exact sub-pixel position; its circular edge on the pixel
+    # grid shifts the centroid by less than 1e-3 pixel
+    assert (x1 - x0, y1 - y0) == pytest.approx((0, 0.3), abs=1e-3)
 
 
 def test_extended_source_npred_and_cutout_keep_the_flux():
@@ -172,7 +175,7 @@ def test_dataset_without_edisp_needs_equal_energy_axes():
     model = crab_like(PointSpatialModel(lon_0="83.6 deg", lat_0="22 deg"))
     dataset.models = [model]
     total = dataset.npred_signal().data.sum(axis=(1, 2))
-    np.testing.assert_allclose(total, expected_total(dataset, model), rtol=1e-10)
+    np.testing.assert_allclose(total, expected_total(dataset, model), rtol=1e-5)
     shifted = MapAxis.from_energy_bounds(0.9, 10, 4, name="energy_true")
     dataset.exposure = dataset.exposure.copy(geom=dataset.exposure.geom.to_cube([shifted]))
     dataset.models = [model]
