@@ -19,6 +19,7 @@ include: "workflow/rules/fit.smk"
 include: "workflow/rules/estimators.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/map_3d.smk"
 
 
 rule all:

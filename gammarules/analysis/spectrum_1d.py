@@ -216,16 +216,21 @@ def _timed(timing, step):
     timing[step] = timing.get(step, 0.0) + time.perf_counter() - start
 
 
+def selected_observations(config, data_dir, timing):
+    """The observation table of the config's selection and the `Observation` objects."""
+    with _timed(timing, "select_observations"):
+        store = DataStore.from_dir(Path(data_dir) / config["observations"]["datastore"])
+        table = observation_table(store, config["observations"])
+    return table, [store.obs(int(obs_id)) for obs_id in table["OBS_ID"]]
+
+
 def run(config, data_dir):
     """The whole analysis in memory; returns datasets, stacked dataset, fits, flux points."""
     timing = {}
     data_dir = Path(data_dir)
-    with _timed(timing, "select_observations"):
-        store = DataStore.from_dir(data_dir / config["observations"]["datastore"])
-        table = observation_table(store, config["observations"])
+    table, observations = selected_observations(config, data_dir, timing)
     datasets = []
-    for obs_id in table["OBS_ID"]:
-        observation = store.obs(int(obs_id))
+    for observation in observations:
         with _timed(timing, "irf"):
             irfs = make_irfs(config["geometry"], config["reduction"], observation)
         with _timed(timing, "reduce"):

@@ -1,8 +1,10 @@
 """summary.json: the numbers a reader checks first, in one shape for every analysis.
 
 Keys: ``analysis``, ``kind``, ``description``, ``gammarules_version``, ``observations``
-(one entry per observation), ``stacked``, ``fits`` (``{mode: {model: fit}}``),
-``flux_points`` (list of bins), ``wall_time_s`` (step -> seconds, summed over its jobs).
+(one entry per observation), ``stacked``, ``fits`` (``{mode: {model: fit}}``; 3D analyses fit
+all their sky models together: ``{"stacked": {"sky_models": fit}}``, with the predicted counts
+per model), ``flux_points`` (list of bins), ``maps`` (3D: significance before and after the
+fit; empty for 1D), ``wall_time_s`` (step -> seconds, summed over its jobs).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from astropy import units as u
 
 import gammarules
 
-__all__ = ["dataset_numbers", "fit_numbers", "flux_point_rows", "make_summary", "read_benchmarks"]
+__all__ = [
+    "dataset_numbers",
+    "fit_numbers",
+    "flux_point_rows",
+    "make_map_summary",
+    "make_summary",
+    "read_benchmarks",
+]
 
 DATASET_KEYS = ("counts", "counts_off", "alpha", "excess", "sqrt_ts", "livetime_s")
 
@@ -35,13 +44,14 @@ def dataset_numbers(dataset):
 
 
 def fit_numbers(result):
-    """``converged``, ``stat``, ``nfev`` and each parameter's value, error, unit of a fit dict."""
+    """``converged``, ``stat``, ``nfev`` and each parameter's value, error, unit of a fit dict,
+    keyed ``"<model>.<parameter>"``."""
     return {
         "converged": result["converged"],
         "stat": result["stat"],
         "nfev": result["nfev"],
         "parameters": {
-            p["name"]: {
+            f"{p['model']}.{p['name']}": {
                 "value": p["value"],
                 "error": p["error"],
                 "unit": p["unit"],
@@ -49,7 +59,7 @@ def fit_numbers(result):
             }
             for p in result["parameters"]
         },
-        **({"minos": result["minos"]} if "minos" in result else {}),
+        **{key: result[key] for key in ("minos", "npred") if key in result},
     }
 
 
@@ -103,5 +113,45 @@ def make_summary(config, datasets, stacked, fits, flux_points, wall_time_s):
             for mode, per_model in fits.items()
         },
         "flux_points": flux_point_rows(flux_points) if flux_points is not None else [],
+        "maps": {},
         "wall_time_s": wall_time_s,
     }
+
+
+def _significance_numbers(sqrt_ts):
+    values = np.asarray(sqrt_ts.data, dtype=float)
+    values = values[np.isfinite(values)]
+    peak = sqrt_ts.geom.to_image().pix_to_coord(
+        *np.unravel_index(
+            np.nanargmax(sqrt_ts.data.reshape(sqrt_ts.geom.spatial_shape)),
+            sqrt_ts.geom.spatial_shape,
+        )[::-1]
+    )
+    return {
+        "max": _number(values.max()),
+        "mean": _number(values.mean()),
+        "std": _number(values.std()),
+        "max_position_deg": [_number(peak.spherical.lon.deg), _number(peak.spherical.lat.deg)],
+    }
+
+
+def make_map_summary(config, datasets, stacked, fitted, fit, maps, wall_time_s):
+    """The summary dict of a 3D analysis: per-observation and stacked-dataset numbers, the
+    joint fit on ``fitted`` (the stacked or the simulated dataset), the significance maps
+    (``maps``: FluxMaps by name) and, for simulations, the seed, the simulated counts and the
+    predicted counts of the true models."""
+    summary = make_summary(
+        config, datasets, stacked, {"stacked": {"sky_models": fit}}, None, wall_time_s
+    )
+    safe = stacked.mask
+    summary["stacked"]["counts_per_energy_bin"] = [
+        _number(c) for c in (stacked.counts.data * safe).sum(axis=(1, 2))
+    ]
+    summary["maps"] = {name: _significance_numbers(m["sqrt_ts"]) for name, m in maps.items()}
+    if fitted.meta.get("simulated"):
+        summary["simulation"] = {
+            "seed": fitted.meta["seed"],
+            "counts": _number(fitted.counts.data[fitted.mask].sum()),
+            "npred_true": fitted.meta["npred_true"],
+        }
+    return summary

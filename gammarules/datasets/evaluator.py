@@ -110,7 +110,7 @@ class MapEvaluator:
         self.kernel = None
         if dataset.psf is not None and not self._is_point:
             self.kernel = dataset.psf.get_kernel(position, dataset.geom)
-        self.edisp = dataset.edisp_matrix(position)
+        self.edisp = dataset.edisp_matrix(self._lon_lat() if self._centre() else position)
         self._convolution = None
         self._spatial_key = self._spectral_key = None
 
@@ -148,18 +148,35 @@ class MapEvaluator:
         self.exposure = exposure[(Ellipsis, *self.slices)]
         self._irf_centre = None
 
+    def _lon_lat(self):
+        """Model centre (lon, lat) in deg in the frame of the dataset's map."""
+        spatial = self.model.spatial_model
+        if spatial.frame == self.dataset.geom.frame:
+            return self._centre()
+        coord = self._position().transform_to(self.dataset.geom.frame).spherical
+        return coord.lon.deg, coord.lat.deg
+
     def _point_response(self):
         """A point source: the exposure at its position times the PSF kernel placed at its
         exact (sub-pixel) position, so that npred is smooth in the position."""
         response = np.zeros(self.exposure.shape)
-        x, y = (float(np.asarray(v)) for v in self.geom.coord_to_pix(self._position()))
+        lon, lat = self._lon_lat()
+        x, y = (float(v) for v in self.geom.wcs.wcs_world2pix(lon, lat, 0))
         ny, nx = self.geom.spatial_shape
         if not (-0.5 < x < nx - 0.5 and -0.5 < y < ny - 0.5):
             return response
         ix, iy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
-        kernel = self.dataset.psf.point_kernel(self._position(), self.geom, (x - ix, y - iy))
-        (iys, ixs), weights = self.geom.interp_weights(self._position())
-        exposure = sum(self.exposure[:, iys[k], ixs[k]] * weights[k] for k in range(4))
+        kernel = self.dataset.psf.point_kernel((lon, lat), self.geom, (x - ix, y - iy))
+        x0 = min(int(np.clip(x, 0, nx - 1)), max(nx - 2, 0))
+        y0 = min(int(np.clip(y, 0, ny - 1)), max(ny - 2, 0))
+        fx, fy = np.clip(x, 0, nx - 1) - x0, np.clip(y, 0, ny - 1) - y0
+        x1, y1 = min(x0 + 1, nx - 1), min(y0 + 1, ny - 1)
+        exposure = (
+            self.exposure[:, y0, x0] * (1 - fx) * (1 - fy)
+            + self.exposure[:, y0, x1] * fx * (1 - fy)
+            + self.exposure[:, y1, x0] * (1 - fx) * fy
+            + self.exposure[:, y1, x1] * fx * fy
+        )
         return _place(kernel * exposure[:, np.newaxis, np.newaxis], iy, ix, response)
 
     def _response(self):

@@ -12,6 +12,7 @@ edisp_exposure (optional). Attributes: schema, schema_version, dataset_type, nam
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,18 @@ def paste_slices(parent, child):
             f"stack: geometry {child!r} is not a cutout of the pixel grid of {parent!r}"
         )
     return slice(y0, y0 + ny), slice(x0, x0 + nx)
+
+
+def _bounding_box(shape, slices_list):
+    """``(slice_y, slice_x)`` enclosing all the given slices of a ``shape`` image (empty box
+    at the origin for none)."""
+    ny, nx = shape
+    ranges = [(sy.indices(ny)[:2], sx.indices(nx)[:2]) for sy, sx in slices_list]
+    if not ranges:
+        return slice(0, 0), slice(0, 0)
+    y0, y1 = min(r[0][0] for r in ranges), max(r[0][1] for r in ranges)
+    x0, x1 = min(r[1][0] for r in ranges), max(r[1][1] for r in ranges)
+    return slice(y0, y1), slice(x0, x1)
 
 
 def _exposure_weighted(stacked, weight, other, other_weight, slices):
@@ -123,9 +136,13 @@ class IrfMap:
 
     def node_weights(self, position):
         """Bilinear weights of the coarse pixel centres around ``position`` (clamped at the
-        edges of the coarse map): ``[((iy, ix), weight), ...]``."""
+        edges of the coarse map): ``[((iy, ix), weight), ...]``. ``position``: a SkyCoord or
+        ``(lon, lat)`` in deg in the frame of the map."""
         ny, nx = self.geom.spatial_shape
-        x, y = (float(np.asarray(v)) for v in self.geom.coord_to_pix(position))
+        if isinstance(position, tuple):
+            x, y = (float(v) for v in self.geom.wcs.wcs_world2pix(*position, 0))
+        else:
+            x, y = (float(np.asarray(v)) for v in self.geom.coord_to_pix(position))
         if not (np.isfinite(x) and np.isfinite(y)):
             raise GammarulesError(f"{type(self).__name__}: position {position} not projectable")
         x, y = np.clip(x, 0, nx - 1), np.clip(y, 0, ny - 1)
@@ -143,8 +160,8 @@ class IrfMap:
         return [(node, weight) for node, weight in weights.items() if weight > 0]
 
     def values_at(self, position):
-        """The IRF at ``position``, bilinear between coarse pixel centres (`node_weights`);
-        shape ``irf_map`` without the spatial axes."""
+        """The IRF at ``position`` (as in `node_weights`), bilinear between coarse pixel
+        centres; shape ``irf_map`` without the spatial axes."""
         data = self.irf_map.data
         return sum(data[..., iy, ix] * w for (iy, ix), w in self.node_weights(position))
 
@@ -244,14 +261,24 @@ class PSFMap(IrfMap):
         dy = (grid - offset[1]).ravel() * pixel
         r = np.hypot(dx[np.newaxis, :], dy[:, np.newaxis])
         taper = _edge_taper(r, radius, pixel)
-        kernels = np.empty((len(profile), n, n))
-        for i, values in enumerate(profile):
-            dense = np.interp(r, rad, values, right=0.0) * taper
-            kernels[i] = dense.reshape(n, oversampling, n, oversampling).sum(axis=(1, 3))
-        sums = kernels.sum(axis=(1, 2), keepdims=True)
-        delta = np.zeros((n, n))
-        delta[half, half] = 1.0
-        return np.where(sums > 0, kernels / np.where(sums > 0, sums, 1), delta)
+        # the kernel is linear in the profile: kernels = profile @ basis, where basis[k] is
+        # the (tapered, pixel-summed) weight of rad node k in linear interpolation
+        pixel_index = (np.arange(n).repeat(oversampling)[:, np.newaxis] * n) + np.arange(n).repeat(
+            oversampling
+        )[np.newaxis, :]
+        r, taper, pixel_index = r.ravel(), taper.ravel(), pixel_index.ravel()
+        low = np.clip(np.searchsorted(rad, r, side="right") - 1, 0, rad.size - 2)
+        frac = np.clip((r - rad[low]) / (rad[low + 1] - rad[low]), 0.0, 1.0)
+        taper = np.where(r > rad[-1], 0.0, taper)
+        size = rad.size * n * n
+        basis = np.bincount(low * n * n + pixel_index, (1 - frac) * taper, minlength=size)
+        basis += np.bincount((low + 1) * n * n + pixel_index, frac * taper, minlength=size)
+        kernels = profile @ basis.reshape(rad.size, n * n)
+        sums = kernels.sum(axis=1, keepdims=True)
+        delta = np.zeros(n * n)
+        delta[half * n + half] = 1.0
+        kernels = np.where(sums > 0, kernels / np.where(sums > 0, sums, 1), delta)
+        return kernels.reshape(-1, n, n)
 
     def _node_kernel(self, node, pixel, half, oversampling):
         values = self.irf_map.data[(Ellipsis, *node)]
@@ -373,6 +400,7 @@ class MapDataset:
     def models(self, models):
         self._models = models
         self._evaluators = {}
+        self._outside_sums = None
 
     @classmethod
     def create(cls, geom, energy_axis_true, name="", binsz_irf=0.2, rad_axis=None, meta=None):
@@ -487,12 +515,18 @@ class MapDataset:
         """Background counts: the background map times the background model factors."""
         return Map(self.geom, self._npred_background())
 
-    def _add_npred_signal(self, total, model_names=None):
+    def _source_npred(self, model_names=None):
+        """``(slices, npred)`` of each applicable sky model (cached evaluators)."""
+        parts = []
         for model in self._sources(model_names):
             evaluator = self._evaluators.get(id(model))
             if evaluator is None or evaluator.model is not model:
                 evaluator = self._evaluators[id(model)] = MapEvaluator(model, self)
-            slices, npred = evaluator.compute_npred()
+            parts.append(evaluator.compute_npred())
+        return parts
+
+    def _add_npred_signal(self, total, model_names=None):
+        for slices, npred in self._source_npred(model_names):
             total[(Ellipsis, *slices)] += npred
         return total
 
@@ -517,9 +551,71 @@ class MapDataset:
         return cash(self.counts.data, self._add_npred_signal(self._npred_background()))
 
     def stat_sum(self):
-        """Cash statistic summed over `mask`."""
-        npred = self._add_npred_signal(self._npred_background())
-        return cash_sum(self.counts.data, npred, self.mask)
+        """Cash statistic summed over `mask`.
+
+        Within `frozen_data`, the bins outside the box around all source cutouts (background
+        only: npred = b f_e with the background model factor f_e of each energy bin) are
+        summed in closed form from per-energy sums kept for the fit,
+        ``2 sum_e (f_e B_e - N_e log f_e - L_e)``, B = sum b, N = sum n, L = sum n log b.
+        """
+        if self._outside_sums is None or self.background is None:
+            npred = self._add_npred_signal(self._npred_background())
+            return cash_sum(self.counts.data, npred, self.mask)
+        parts = self._source_npred()
+        box = _bounding_box(self.geom.spatial_shape, [slices for slices, _ in parts])
+        model = self.background_model
+        factors = (
+            np.ones(self.energy_axis.nbin) if model is None else model.factors(self.energy_axis)
+        )
+        if np.any(factors <= 0):
+            npred = self._add_npred_signal(self._npred_background())
+            return cash_sum(self.counts.data, npred, self.mask)
+        key = (box[0].start, box[0].stop, box[1].start, box[1].stop)
+        if key not in self._outside_sums:
+            self._outside_sums.clear()
+            self._outside_sums[key] = self._background_sums(box)
+        index = (Ellipsis, *box)
+        npred = self.background.data[index] * factors[:, np.newaxis, np.newaxis]
+        ny, nx = self.geom.spatial_shape
+        for (sy, sx), values in parts:
+            (y0, y1, _), (x0, x1, _) = sy.indices(ny), sx.indices(nx)
+            y0, y1, x0, x1 = (
+                y0 - box[0].start,
+                y1 - box[0].start,
+                x0 - box[1].start,
+                x1 - box[1].start,
+            )
+            npred[:, y0:y1, x0:x1] += values
+        inside = cash_sum(self.counts.data[index], npred, self.mask[index])
+        total_b, total_n, total_log, constant = self._outside_sums[key]
+        outside = 2 * np.sum(factors * total_b - total_n * np.log(factors) - total_log)
+        return float(inside + outside + constant)
+
+    def _background_sums(self, box):
+        """Per-energy sums of b, n and n log b over the masked bins outside ``box``, and the
+        Cash statistic of the bins there without background (a constant)."""
+        mask = self.mask.copy()
+        mask[(Ellipsis, *box)] = False
+        counts, background = self.counts.data, self.background.data
+        positive = mask & (background > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_b = np.where(positive, np.log(np.where(positive, background, 1.0)), 0.0)
+        total_b = np.where(positive, background, 0.0).sum(axis=(1, 2))
+        total_n = np.where(positive, counts, 0.0).sum(axis=(1, 2))
+        total_log = (np.where(positive, counts, 0.0) * log_b).sum(axis=(1, 2))
+        empty = mask & ~positive
+        constant = float(cash(counts[empty], np.zeros(int(empty.sum()))).sum())
+        return total_b, total_n, total_log, constant
+
+    @contextmanager
+    def frozen_data(self):
+        """Context in which the counts, background and masks do not change (a fit): the
+        statistic keeps sums over the background-only bins between evaluations."""
+        self._outside_sums = {}
+        try:
+            yield self
+        finally:
+            self._outside_sums = None
 
     def fake(self, random_state=None):
         """Replace the counts by a Poisson draw of `npred` (``random_state``: seed or

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from contextlib import ExitStack
+
 import numpy as np
 from astropy import units as u
 from iminuit import Minuit
@@ -26,6 +29,21 @@ _FMIN_PROBLEMS = (
     ("has_made_posdef_covar", "covariance forced positive definite"),
     ("has_parameters_at_limit", "parameters at limit"),
 )
+
+
+def _frozen_data(method):
+    """Run a fitting method with every dataset's data frozen (datasets with `frozen_data`
+    keep sums between evaluations of the statistic)."""
+
+    @functools.wraps(method)
+    def wrapper(self, datasets, *args, **kwargs):
+        with ExitStack() as stack:
+            for dataset in as_dataset_list(datasets):
+                if hasattr(dataset, "frozen_data"):
+                    stack.enter_context(dataset.frozen_data())
+            return method(self, datasets, *args, **kwargs)
+
+    return wrapper
 
 
 def fmin_message(fmin):
@@ -87,6 +105,7 @@ class Fit:
         likelihood.set_factors(np.array(minuit.values))
         return minuit
 
+    @_frozen_data
     def run(self, datasets):
         """Fit the free parameters of the datasets' models.
 
@@ -128,6 +147,7 @@ class Fit:
             covariance=covariance,
         )
 
+    @_frozen_data
     def minos(self, datasets, parameter, sigma=1):
         """Asymmetric profile-likelihood errors of one parameter (MINOS).
 
@@ -155,6 +175,7 @@ class Fit:
             "success": bool(error.is_valid),
         }
 
+    @_frozen_data
     def stat_profile(self, datasets, parameter, values, reoptimize=False):
         """Total statistic as a function of one parameter.
 
@@ -196,6 +217,7 @@ class Fit:
                 p.value, p.frozen = value, frozen
         return {"values": u.Quantity(values, target.unit), "stat_scan": stats}
 
+    @_frozen_data
     def stat_contour(self, datasets, x, y, numpoints=20, sigma=1):
         """Contour of two parameters where the profiled statistic rises by ``sigma**2``.
 

@@ -188,7 +188,7 @@ class WcsGeom:
         ny, nx = self.spatial_shape
         slices = []
         for c, n, size in ((y, npix[1], ny), (x, npix[0], nx)):
-            start = int(np.floor(c - n / 2 + 0.5))
+            start = int(np.ceil(c - n / 2))
             start, stop = max(start, 0), min(start + n, size)
             if stop <= start:
                 raise GammarulesError(f"cutout: position {position} is not on the map")

@@ -173,10 +173,11 @@ def test_cutout_is_aligned_with_the_parent_grid_and_clipped():
     a = cut.get_coord()
     b = geom.pix_to_coord(x + sx.start, y + sy.start)
     assert a.separation(b).deg.max() < 1e-9
-    assert (sy.start, sx.start) == (25, 7)
+    # first pixel ceil(pos - n / 2), the rule of astropy's Cutout2D (and so of Gammapy)
+    assert (sy.start, sx.start) == (26, 8)
     # near the corner: clipped at the edges of the map
-    corner = geom.cutout(geom.pix_to_coord(1, 1), (1.0, 0.6))
-    assert corner.spatial_shape == (4, 6)
+    corner = geom.cutout(geom.pix_to_coord(1.2, 1.2), (1.0, 0.6))
+    assert corner.spatial_shape == (5, 7)  # rows -1..4 and columns -3..6, clipped at 0
     assert corner.pix_to_coord(0, 0).separation(geom.pix_to_coord(0, 0)).deg < 1e-9
     with pytest.raises(GammarulesError, match="not on the map"):
         geom.cutout(geom.pix_to_coord(-20, -20), 1.0)

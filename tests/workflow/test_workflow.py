@@ -224,3 +224,49 @@ def test_truncated_file_fails_with_clear_error(tmp_path, crab_config, hess_dir):
     assert not (results / "irf/obs_23526.nc").exists()
     assert not (results / "dl4/stacked.nc").exists()
     assert not (results / "summary.json").exists()
+
+
+@pytest.fixture(scope="module")
+def crab_3d_run(tmp_path_factory, data_dir):
+    config = yaml.safe_load((ROOT / "config/analyses/hess_crab_3d.yaml").read_text())
+    work = make_workdir(tmp_path_factory.mktemp("crab3d"), {"hess_crab_3d": config}, data_dir)
+    out = snakemake(work)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return work
+
+
+def test_crab_3d_products_and_numbers(crab_3d_run, hess_crab_3d_acceptance):
+    """The 3D analysis through snakemake: one reduced dataset per run, the stacked dataset,
+    the fit, significance maps, figures, and a summary with Gammapy's numbers."""
+    results = crab_3d_run / "results/hess_crab_3d"
+    for obs_id in (23523, 23526, 23559, 23592):
+        assert (results / f"dl4/map/obs_{obs_id}.nc").is_file()
+    for product in (
+        "dl4/map/stacked.nc",
+        "dl5/map/models.yaml",
+        "dl5/map/fit.json",
+        "dl5/map/significance.fits",
+        "dl5/map/residual_significance.fits",
+        "figures/counts.png",
+        "figures/significance.png",
+        "figures/npred_sources.png",
+    ):
+        assert (results / product).stat().st_size > 0, product
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["kind"] == "map_3d"
+    assert set(summary) == {
+        "analysis",
+        "kind",
+        "description",
+        "gammarules_version",
+        "observations",
+        "stacked",
+        "fits",
+        "flux_points",
+        "maps",
+        "wall_time_s",
+    }
+    assert [o["obs_id"] for o in summary["observations"]] == [23523, 23526, 23559, 23592]
+    assert set(summary["wall_time_s"]) >= {"map_reduce", "map_stack", "map_fit"}
+    hess_crab_3d_acceptance(summary)
+    assert planned_rules(crab_3d_run) == {}

@@ -1,4 +1,5 @@
 # Shared helpers of the rules: configs, paths, and the per-observation input functions.
+import re
 from pathlib import Path
 
 from astropy.table import Table
@@ -35,10 +36,20 @@ def section(name, default=None):
     return lambda wildcards: ANALYSIS[wildcards.analysis].get(name, default)
 
 
-def datastore_dir(wildcards):
+def data_dir(wildcards):
+    """The data collection of the analysis (its config, else config.yaml, else the env)."""
     cfg = ANALYSIS[wildcards.analysis]
-    data_dir = resolve_data_dir(cfg.get("data_dir") or config.get("data_dir"))
-    return data_dir / cfg["observations"]["datastore"]
+    return resolve_data_dir(cfg.get("data_dir") or config.get("data_dir"))
+
+
+def datastore_dir(wildcards):
+    return data_dir(wildcards) / ANALYSIS[wildcards.analysis]["observations"]["datastore"]
+
+
+def of_kind(kind):
+    """Wildcard pattern matching the analyses of ``kind`` (for rules that exist per kind)."""
+    names = [re.escape(a) for a in ANALYSES if ANALYSIS[a]["kind"] == kind]
+    return "|".join(names) or "(?!)"
 
 
 def index_files(wildcards):

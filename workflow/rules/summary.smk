@@ -20,6 +20,8 @@ def summary_benchmarks(wildcards):
 
 rule summary:
     """summary.json: the numbers a reader checks first."""
+    wildcard_constraints:
+        analysis=of_kind("spectrum_1d"),
     input:
         datasets=per_obs("results/{analysis}/dl4/obs_{obs_id}.nc"),
         stacked="results/{analysis}/dl4/stacked.nc",
