@@ -91,6 +91,12 @@ class MapEvaluator:
         spatial = self.model.spatial_model
         return spatial.position if spatial.position is not None else self.dataset.geom.center_skydir
 
+    def _undersampled(self):
+        """True once the model's smallest scale fell below half of that at the cutout's
+        creation (its sub-pixel sampling is then too coarse)."""
+        scale = self.model.spatial_model._scale()
+        return scale is not None and self._scale is not None and scale < 0.5 * self._scale
+
     def _moved(self):
         """True if the model left its cutout's tolerance (or has no cutout yet)."""
         if self._cutout_centre is None:
@@ -146,6 +152,11 @@ class MapEvaluator:
             self.geom = geom.pixel_cutout(self.slices)
         exposure = self.dataset.exposure.quantity.to_value("cm2 s")
         self.exposure = exposure[(Ellipsis, *self.slices)]
+        # sub-pixel sampling fixed with the cutout: a factor switching with the extension
+        # during a fit would make npred jump
+        pixel = float(np.sqrt(np.median(self.geom.solid_angle().to_value("deg2"))))
+        self.oversampling = self.model.spatial_model._oversampling(pixel)
+        self._scale = self.model.spatial_model._scale()
         self._irf_centre = None
 
     def _lon_lat(self):
@@ -186,16 +197,16 @@ class MapEvaluator:
             return self._point_response()
         if getattr(spatial, "is_energy_dependent", False):
             centres = np.sqrt(self._energy_true[0] * self._energy_true[1]) * u.TeV
-            values = spatial.integrate_geom(self.geom, energy=centres)
+            values = spatial.integrate_geom(self.geom, self.oversampling, energy=centres)
         else:
-            values = spatial.integrate_geom(self.geom)[np.newaxis]
+            values = spatial.integrate_geom(self.geom, self.oversampling)[np.newaxis]
         return self._convolve(values * self.exposure)
 
     def compute_npred(self):
         """``(slices, npred)``: the predicted counts (n_reco, ny, nx) on the cutout ``slices``."""
         if self._moved():
             self._update_cutout()
-        elif self._radius() > self._radius_deg:
+        elif self._radius() > self._radius_deg or self._undersampled():
             self._update_cutout(RADIUS_HEADROOM)
         if self._irf_centre is None or self._centre() != self._irf_centre:
             self._update_irfs()

@@ -359,7 +359,8 @@ class ShellSpatialModel(SpatialModel):
         return (self.radius.quantity + self.width.quantity).to(u.deg)
 
     def _scale(self) -> float:
-        return self.width.quantity.to_value(u.deg)
+        # the projected rim rises as a square root: sample it finer than its width
+        return self.width.quantity.to_value(u.deg) / 2
 
 
 @register("spatial")
