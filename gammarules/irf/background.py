@@ -30,7 +30,7 @@ def _power_law_integrals(energy, values):
     shape = (-1,) + (1,) * (values.ndim - 1)
     a, b = a.reshape(shape), b.reshape(shape)
     positive = (fa > 0) & (fb > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_ratio = np.log(b / a)
         index_plus_one = np.log(fb / fa) / log_ratio + 1
         general = (b * fb - a * fa) / index_plus_one
