@@ -16,6 +16,8 @@ normalisation of an ellipse integrates over the position angle numerically.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
@@ -127,6 +129,9 @@ class SpatialModel(ModelBase):
     64 per pixel side).
     """
 
+    sample_size = 0.0
+    """Size (deg) of the cells the density is being sampled on (0: exact point values)."""
+
     def __init__(self, frame: str = "icrs", **values):
         super().__init__(**values)
         self.frame = _check_frame(frame, type(self).__name__)
@@ -179,8 +184,9 @@ class SpatialModel(ModelBase):
         the fraction of the model in the pixel (dimensionless; the density times the
         solid angle for models that are not normalised)."""
         solid_angle = geom.solid_angle().to_value(u.sr)
-        values = self.evaluate(*self.lon_lat(geom.get_coord())) * solid_angle
         pixel_size = np.degrees(np.sqrt(np.median(solid_angle)))
+        with self._samples(pixel_size):
+            values = self.evaluate(*self.lon_lat(geom.get_coord())) * solid_angle
         factor = self._oversampling(pixel_size) if oversampling is None else int(oversampling)
         if factor <= 1:
             return values
@@ -192,9 +198,20 @@ class SpatialModel(ModelBase):
         x = ix[:, None, None] + sub[None, None, :]
         y = iy[:, None, None] + sub[None, :, None]
         x, y = np.broadcast_arrays(x, y)
-        density = self.evaluate(*self.lon_lat(geom.pix_to_coord(x, y)))
+        with self._samples(pixel_size / factor):
+            density = self.evaluate(*self.lon_lat(geom.pix_to_coord(x, y)))
         values[iy, ix] = density.mean(axis=(1, 2)) * solid_angle[iy, ix]
         return values
+
+    @contextmanager
+    def _samples(self, size):
+        """While integrating: the density is sampled on cells of ``size`` (deg); profiles with
+        sharp features average over it (`sample_size`), exact point values otherwise."""
+        self.sample_size = float(size)
+        try:
+            yield
+        finally:
+            self.sample_size = 0.0
 
     def to_dict(self, full_output: bool = False) -> dict:
         data = super().to_dict(full_output)
@@ -332,13 +349,25 @@ class DiskSpatialModel(SpatialModel):
         return self.r_0.quantity.to_value(u.deg) * np.sqrt(1 - self.e.value**2) / 4
 
 
-def _shell_profile(rho, inner, outer):
+def _chord_root(a, rho, half_width):
+    """``sqrt(max(a**2 - rho**2, 0))``, or its mean over ``rho +- half_width`` (> 0), from the
+    antiderivative ``(t sqrt(a**2 - t**2) + a**2 arcsin(t / a)) / 2``."""
+    if half_width <= 0:
+        return np.sqrt(np.maximum(a**2 - rho**2, 0))
+
+    def antiderivative(t):
+        t = np.clip(t, -a, a)
+        return 0.5 * (t * np.sqrt(np.maximum(a**2 - t**2, 0)) + a**2 * np.arcsin(t / a))
+
+    return (antiderivative(rho + half_width) - antiderivative(rho - half_width)) / (2 * half_width)
+
+
+def _shell_profile(rho, inner, outer, half_width=0.0):
     """Projection of a uniformly emitting spherical shell (radii in the equal-area plane),
-    normalised in the plane."""
+    normalised in the plane; with ``half_width`` averaged radially over ``rho +- half_width``
+    (the square-root rims then vary smoothly with the radii, as fits need)."""
     norm = 3 / (2 * np.pi * (outer**3 - inner**3))
-    return norm * (
-        np.sqrt(np.maximum(outer**2 - rho**2, 0)) - np.sqrt(np.maximum(inner**2 - rho**2, 0))
-    )
+    return norm * (_chord_root(outer, rho, half_width) - _chord_root(inner, rho, half_width))
 
 
 @register("spatial")
@@ -352,7 +381,7 @@ class ShellSpatialModel(SpatialModel):
     def _evaluate(self, lon, lat, lon_0, lat_0, radius, width):
         theta, _ = offsets(lon, lat, lon_0, lat_0)
         inner, outer = chord(np.radians(radius)), chord(np.radians(radius + width))
-        return _shell_profile(chord(theta), inner, outer)
+        return _shell_profile(chord(theta), inner, outer, np.radians(self.sample_size) / 2)
 
     @property
     def evaluation_radius(self) -> u.Quantity:
@@ -378,7 +407,7 @@ class Shell2SpatialModel(SpatialModel):
     def _evaluate(self, lon, lat, lon_0, lat_0, r_0, eta):
         theta, _ = offsets(lon, lat, lon_0, lat_0)
         inner, outer = chord(np.radians((1 - eta) * r_0)), chord(np.radians(r_0))
-        return _shell_profile(chord(theta), inner, outer)
+        return _shell_profile(chord(theta), inner, outer, np.radians(self.sample_size) / 2)
 
     @property
     def evaluation_radius(self) -> u.Quantity:

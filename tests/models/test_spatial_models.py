@@ -492,3 +492,25 @@ def test_gll_iem_cube_agrees_with_gammapy(data_dir):
     edge = model(SkyCoord([7.49, 7.53], [0, 0], unit="deg", frame="galactic"), energy=70 * u.MeV)
     np.testing.assert_allclose(edge.value, [9.926096153019674e-06, 0], rtol=2e-6)
     assert model(coords[0], energy=1e7 * u.MeV).value == 0
+
+
+def test_shell_pixel_integrals_vary_smoothly_with_the_width():
+    """Pixel integrals sample the projected shell on sub-pixel cells averaged radially over
+    each cell, so its square-root rims move smoothly over the samples. For a Poisson log
+    likelihood of the width (shell of 1e4 counts on 1 count per pixel), the second
+    differences change smoothly: their steps stay below 10 % of their size (0.04 here;
+    point sampling gives 0.18 as the rims cross sample points)."""
+    geom = WcsGeom.create(SkyCoord(0, 0, unit="deg", frame="galactic"), 0.02, width=2.0)
+
+    def mu(width):
+        shell = ShellSpatialModel(lon_0=0.06, lat_0=0.1, radius=0.6, width=width, frame="galactic")
+        return 1e4 * shell.integrate_geom(geom, oversampling=2) + 1.0
+
+    counts = mu(0.3)
+    widths = np.linspace(0.295, 0.305, 11)
+    loglike = np.array([np.sum(counts * np.log(mu(w)) - mu(w)) for w in widths])
+    second = np.diff(loglike, 2)
+    assert np.all(second < 0)
+    assert np.abs(np.diff(second)).max() < 0.1 * np.abs(second).mean()
+    # the sampled integral keeps the flux (the map holds the whole shell)
+    assert mu(0.3).sum() - counts.size == pytest.approx(1e4, rel=1e-3)
