@@ -20,7 +20,7 @@ from gammarules.datasets import MapDataset
 from gammarules.errors import ConfigError
 from gammarules.estimators import ExcessMapEstimator
 from gammarules.fit import Fit
-from gammarules.makers import FoVBackgroundMaker
+from gammarules.makers import FoVBackgroundMaker, RingBackgroundMaker
 from gammarules.makers.map import MapDatasetMaker, make_map_dataset
 from gammarules.maps import WcsGeom
 from gammarules.models import FoVBackgroundModel, Models, SkyModel
@@ -30,6 +30,7 @@ __all__ = [
     "fit_models",
     "reduce_observation",
     "reference_dataset",
+    "ring_significance",
     "run",
     "significance_maps",
     "simulate",
@@ -157,14 +158,37 @@ def fit_models(dataset, fit_cfg):
 def significance_maps(dataset, cfg):
     """Excess and significance maps (``estimators.significance`` section): against the
     background model alone and, if the dataset has source models, the residual after them."""
-    radius = quantity(cfg.get("correlation_radius", "0.1 deg"), "deg", "correlation_radius")
-    estimator = ExcessMapEstimator(correlation_radius=radius)
+    estimator = _excess_estimator(cfg)
     sources = [m for m in (dataset.models or []) if isinstance(m, SkyModel)]
-    background_only = dataset.copy(models=[m for m in dataset.models or [] if m not in sources])
-    result = {"significance": estimator.run(background_only)}
+    result = {"significance": estimator.run(_background_only(dataset))}
     if sources:
         result["residual"] = estimator.run(dataset)
     return result
+
+
+def ring_significance(dataset, estimators, background, data_dir=None):
+    """Li & Ma significance with ring OFF regions (``estimators.ring``: r_in, width; the
+    exclusion mask of the ``background`` section), on the dataset's background model
+    (acceptance), and the correlation radius of ``estimators.significance``."""
+    ring = estimators["ring"]
+    mask = exclusion_mask(background.get("exclusion"), dataset.geom.center_skydir, data_dir)
+    maker = RingBackgroundMaker(
+        quantity(ring["r_in"], "deg", "estimators.ring.r_in"),
+        quantity(ring["width"], "deg", "estimators.ring.width"),
+        exclusion_mask=mask,
+    )
+    on_off = maker.run(_background_only(dataset))
+    return _excess_estimator(estimators.get("significance", {})).run(on_off)
+
+
+def _excess_estimator(cfg):
+    radius = quantity(cfg.get("correlation_radius", "0.1 deg"), "deg", "correlation_radius")
+    return ExcessMapEstimator(correlation_radius=radius)
+
+
+def _background_only(dataset):
+    models = [m for m in dataset.models or [] if not isinstance(m, SkyModel)]
+    return dataset.copy(models=models)
 
 
 def _check_kind(config):
@@ -197,8 +221,12 @@ def run(config, data_dir):
             dataset = simulate(stacked, config["simulation"])
     with _timed(timing, "fit"):
         models, fit = fit_models(dataset, config["fit"])
+    estimators = config.get("estimators", {})
     with _timed(timing, "significance"):
-        maps = significance_maps(dataset, config.get("estimators", {}).get("significance", {}))
+        maps = significance_maps(dataset, estimators.get("significance", {}))
+    if "ring" in estimators:
+        with _timed(timing, "ring_significance"):
+            maps["ring"] = ring_significance(dataset, estimators, config["background"], data_dir)
     return {
         "observations": table,
         "datasets": datasets,

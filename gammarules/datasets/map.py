@@ -239,7 +239,8 @@ class PSFMap(IrfMap):
 
     def point_kernel(self, position, geom, offset, containment=0.999, oversampling=4):
         """PSF kernels ``(n_true, k, k)`` of a point source at ``position``, which lies at
-        ``offset`` = (dx, dy) pixels (each in [-0.5, 0.5]) from the centre pixel of the kernel.
+        ``offset`` = (dx, dy) pixels (each in [-0.5, 0.5]) from the centre pixel of the kernel
+        (one pixel wider than `get_kernel`'s, so that the whole circle fits at any offset).
 
         The PSF (bilinear between the coarse pixels) summed over ``oversampling**2``
         sub-pixels within the radius of `get_kernel`'s kernels (tapered to zero over the last
@@ -250,8 +251,9 @@ class PSFMap(IrfMap):
         key = (pixel, containment, 5)
         if key not in self._kernels:
             self.get_kernel(position, geom, containment)
-        half = self._kernels[key][0]
-        radius = half * pixel
+        radius = self._kernels[key][0] * pixel
+        # one pixel more than the radius, so that the circle fits at any sub-pixel offset
+        half = self._kernels[key][0] + 1
         profile = self.values_at(position)
         rad = self.irf_map.geom.axes[1].center_in("deg")
         sub = (np.arange(oversampling) + 0.5) / oversampling - 0.5

@@ -15,6 +15,8 @@ def map_summary_benchmarks(wildcards):
     steps = ["map_stack", "map_fit", "map_significance", "map_figures"]
     if "simulation" in ANALYSIS[analysis]:
         steps.append("map_simulate")
+    if "ring" in ANALYSIS[analysis].get("estimators", {}):
+        steps.append("map_ring_significance")
     return files + [f"results/{analysis}/benchmarks/{step}/all.tsv" for step in steps]
 
 
@@ -109,6 +111,31 @@ rule map_significance:
         "../scripts/map_significance.py"
 
 
+rule map_ring_significance:
+    """Li & Ma significance map with ring OFF regions (analyses with estimators.ring)."""
+    input:
+        dataset=map_dataset,
+        models="results/{analysis}/dl5/map/models.yaml",
+    output:
+        significance="results/{analysis}/dl5/map/ring_significance.fits",
+    params:
+        estimators=section("estimators", {}),
+        background=section("background"),
+        data_dir=data_dir,
+    log:
+        log_path("map_ring_significance"),
+    benchmark:
+        benchmark_path("map_ring_significance")
+    script:
+        "../scripts/map_ring_significance.py"
+
+
+def ring_outputs(wildcards):
+    if "ring" in ANALYSIS[wildcards.analysis].get("estimators", {}):
+        return [f"results/{wildcards.analysis}/dl5/map/ring_significance.fits"]
+    return []
+
+
 rule map_figures:
     """Counts, significance and residual maps, and the predicted counts per source."""
     input:
@@ -152,6 +179,7 @@ rule map_summary:
         fit="results/{analysis}/dl5/map/fit.json",
         significance="results/{analysis}/dl5/map/significance.fits",
         residual="results/{analysis}/dl5/map/residual_significance.fits",
+        ring=ring_outputs,
         figures=[
             "results/{analysis}/figures/counts.png",
             "results/{analysis}/figures/significance.png",

@@ -21,6 +21,7 @@ with step_log(snakemake.log[0]):
         {
             "significance": FluxMaps.read(snakemake.input.significance),
             "residual": FluxMaps.read(snakemake.input.residual),
+            **dict(zip(["ring"], map(FluxMaps.read, snakemake.input.ring), strict=False)),
         },
         read_benchmarks(snakemake.input.benchmarks),
     )
