@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 from astropy import units as u
-from astropy.coordinates import SkyCoord
+from astropy.coordinates import EarthLocation, SkyCoord
 
 from gammarules.data.event_list import EventList, mean_direction
 from gammarules.data.fits_io import open_fits, require_columns, select_hdu
@@ -118,6 +118,19 @@ class Observation:
                 f"{self._sources()}, or a 'pointing' HDU in the HDU index"
             )
         return SkyCoord(float(ra), float(dec), unit="deg")
+
+    @property
+    def earth_location(self):
+        """The observatory (`~astropy.coordinates.EarthLocation`) from the GEOLON, GEOLAT and
+        ALTITUDE keywords (EVENTS header or observation index); DataFormatError if absent."""
+        values = [self._keyword(key) for key in ("GEOLON", "GEOLAT", "ALTITUDE")]
+        if any(v is None for v in values):
+            raise DataFormatError(
+                f"{self._sources()}: keywords GEOLON, GEOLAT and ALTITUDE are needed for the "
+                "observatory location"
+            )
+        lon, lat, height = (float(v) for v in values)
+        return EarthLocation(lon=lon * u.deg, lat=lat * u.deg, height=height * u.m)
 
     @property
     def target_radec(self):

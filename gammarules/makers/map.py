@@ -8,7 +8,9 @@
   rate is per unit ontime, dead time included). Background3D needs the field-of-view
   coordinates of each pixel: for FOVALIGN = RADEC, the longitude and latitude of the pixel
   in the spherical frame whose origin is the pointing (astropy's SkyOffsetFrame), with the
-  longitude sign flipped (GADF: fov_lon increases towards decreasing RA). The H.E.S.S. DR1
+  longitude sign flipped (GADF: fov_lon increases towards decreasing RA); for ALTAZ the same
+  in horizontal coordinates at the middle of the observation (observatory from GEOLON,
+  GEOLAT, ALTITUDE). The H.E.S.S. DR1
   files (EVENTS CREATOR = "SASH FITS::EventListWriter", HDUVERS = "0.2") were written with
   the opposite longitude sign; their fov_lon is not flipped (as Gammapy does for them).
 - PSF and edisp maps: the IRFs at the offset of each coarse pixel centre, with the exposure
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 from astropy import units as u
+from astropy.coordinates import AltAz
 
 from gammarules.datasets.map import EDispKernelMap, PSFMap
 from gammarules.errors import GammarulesError
@@ -35,12 +38,18 @@ SELECTION = ("counts", "exposure", "background", "psf", "edisp")
 _LEGACY_HESS = ("SASH FITS::EventListWriter", "0.2")
 
 
-def fov_coordinates(skycoord, pointing, reverse_lon=False):
-    """``(fov_lon, fov_lat)`` (deg) of ``skycoord`` in the RADEC-aligned field of view.
+def fov_coordinates(skycoord, pointing, reverse_lon=False, altaz=None):
+    """``(fov_lon, fov_lat)`` (deg) of ``skycoord`` in the field of view of ``pointing``.
 
-    GADF sign (fov_lon grows towards decreasing RA) unless ``reverse_lon``.
+    RADEC-aligned, or ALTAZ-aligned when ``altaz`` (an `~astropy.coordinates.AltAz` frame:
+    time and location) is given. GADF sign (fov_lon grows towards decreasing RA, or
+    decreasing azimuth) unless ``reverse_lon``.
     """
-    offset = skycoord.icrs.transform_to(pointing.icrs.skyoffset_frame())
+    if altaz is None:
+        coord, centre = skycoord.icrs, pointing.icrs
+    else:
+        coord, centre = skycoord.transform_to(altaz), pointing.transform_to(altaz)
+    offset = coord.transform_to(centre.skyoffset_frame())
     lon = offset.lon.wrap_at(180 * u.deg).deg
     return (lon if reverse_lon else -lon), offset.lat.deg
 
@@ -94,12 +103,16 @@ class MapDatasetMaker:
         if isinstance(bkg, Background2D):
             return bkg.integrate_energy(edges, coords.separation(pointing).to("deg"))
         if isinstance(bkg, Background3D):
-            if bkg.fov_alignment != "RADEC":
+            altaz = None
+            if bkg.fov_alignment == "ALTAZ":
+                time = observation.tstart + 0.5 * (observation.tstop - observation.tstart)
+                altaz = AltAz(obstime=time, location=observation.earth_location)
+            elif bkg.fov_alignment != "RADEC":
                 raise GammarulesError(
-                    f"background with FOVALIGN={bkg.fov_alignment} is not supported yet "
-                    "(only RADEC)"
+                    f"background FOVALIGN={bkg.fov_alignment!r}: expected 'RADEC' or 'ALTAZ'"
                 )
-            lon, lat = fov_coordinates(coords, pointing, has_reversed_fov_lon(observation))
+            reverse = has_reversed_fov_lon(observation)
+            lon, lat = fov_coordinates(coords, pointing, reverse, altaz)
             return bkg.integrate_energy(edges, lon * u.deg, lat * u.deg)
         raise GammarulesError(f"background IRF of type {type(bkg).__name__} is not supported")
 

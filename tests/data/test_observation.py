@@ -153,3 +153,14 @@ def test_rad_max_from_aeff_keyword(dl3):
     rad_max = obs.rad_max
     value = rad_max.evaluate(energy=[0.1, 10] * u.TeV, offset=[0.4, 0.4] * u.deg)
     np.testing.assert_allclose(value.to_value(u.deg), 0.15)
+
+
+def test_earth_location_from_keywords(dl3):
+    header = {"GEOLON": 16.5002222222222, "GEOLAT": -23.2717777777778, "ALTITUDE": 1835.0}
+    location = store_obs(dl3, events_header=header).earth_location
+    assert location.lon.deg == pytest.approx(16.5002222222222)
+    assert location.lat.deg == pytest.approx(-23.2717777777778)
+    assert location.height.to_value("m") == pytest.approx(1835.0)
+    obs = without_index_row(store_obs(dl3, events_header={"GEOLON": None}))
+    with pytest.raises(DataFormatError, match="GEOLON, GEOLAT and ALTITUDE"):
+        _ = obs.earth_location

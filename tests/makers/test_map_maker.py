@@ -5,7 +5,8 @@ import fake_observation as fake
 import numpy as np
 import pytest
 from astropy import units as u
-from astropy.coordinates import SkyCoord
+from astropy.coordinates import AltAz, EarthLocation, SkyCoord
+from astropy.time import Time
 
 from gammarules.datasets import MapDataset
 from gammarules.errors import ConfigError, GammarulesError
@@ -143,10 +144,60 @@ def test_background_oversampling_of_a_flat_rate_changes_nothing(empty, observati
     np.testing.assert_allclose(result.background.data, dataset.background.data, rtol=1e-9)
 
 
-def test_altaz_background_is_refused(empty, observation):
+LOCATION = EarthLocation(lon=16.5 * u.deg, lat=-23.27 * u.deg, height=1835 * u.m)
+
+
+def test_altaz_fov_coordinates_follow_altitude_and_azimuth():
+    """ALTAZ-aligned field of view: a point straight above the pointing (altitude + 0.5 deg)
+    is at (0, +0.5); one at the same altitude, 0.5 deg along azimuth is at (-0.5, 0) (GADF:
+    fov_lon grows towards decreasing azimuth, as towards decreasing RA for RADEC)."""
+    frame = AltAz(obstime=Time("2006-01-01T22:00:00"), location=LOCATION)
+    pointing = SkyCoord(az=30 * u.deg, alt=60 * u.deg, frame=frame).icrs
+    above = SkyCoord(az=30 * u.deg, alt=60.5 * u.deg, frame=frame).icrs
+    lon, lat = fov_coordinates(above, pointing, altaz=frame)
+    assert (lon, lat) == pytest.approx((0, 0.5), abs=1e-6)
+    along = SkyCoord(
+        az=30 * u.deg + 0.5 * u.deg / np.cos(np.radians(60)), alt=60 * u.deg, frame=frame
+    )
+    lon, lat = fov_coordinates(along.icrs, pointing, altaz=frame)
+    # a small circle of constant altitude bends from the great circle by
+    # 0.5**2 tan(60 deg) / 2 = 0.0038 deg (in rad units) in latitude
+    assert lon == pytest.approx(-0.5, abs=1e-3)
+    assert lat == pytest.approx(
+        np.radians(0.5) ** 2 * np.tan(np.radians(60)) / 2 * 180 / np.pi, rel=0.02
+    )
+
+
+def test_altaz_background_uses_horizontal_field_of_view(empty, observation):
+    """FOVALIGN=ALTAZ: the rate at each pixel is taken at its ALTAZ field-of-view position at
+    the middle of the observation, which differs from the RADEC one by the parallactic angle."""
     observation.bkg = background_3d("ALTAZ")
+    observation.tstart = Time("2006-01-01T21:30:00")
+    observation.tstop = Time("2006-01-01T22:30:00")
+    observation.earth_location = LOCATION
     try:
-        with pytest.raises(GammarulesError, match="FOVALIGN=ALTAZ"):
+        result = MapDatasetMaker(selection=["background"]).run(empty, observation)
+    finally:
+        observation.bkg = background_2d()
+    geom = empty.geom
+    frame = AltAz(obstime=Time("2006-01-01T22:00:00"), location=LOCATION)
+    fov_lon, _ = fov_coordinates(geom.get_coord(), fake.POINTING, altaz=frame)
+    expected = (
+        BKG_NORM
+        * integral_mev(empty.energy_axis)[:, None, None]
+        * np.exp(BKG_SLOPE * fov_lon)
+        * geom.solid_angle().to_value("sr")
+        * ONTIME_S
+    )
+    np.testing.assert_allclose(result.background.data, expected, rtol=1e-9)
+    radec_lon, _ = fov_coordinates(geom.get_coord(), fake.POINTING)
+    assert np.abs(fov_lon - radec_lon).max() > 0.05
+
+
+def test_unknown_fov_alignment_is_refused(empty, observation):
+    observation.bkg = background_3d("GALACTIC")
+    try:
+        with pytest.raises(GammarulesError, match="FOVALIGN='GALACTIC'"):
             MapDatasetMaker(selection=["background"]).run(empty, observation)
     finally:
         observation.bkg = background_2d()
