@@ -23,7 +23,7 @@ from gammarules.models.spatial import PointSpatialModel, offsets
 __all__ = ["POSITION_TOLERANCE", "MapEvaluator"]
 
 POSITION_TOLERANCE = 0.1 * u.deg
-"""Move of a model beyond which its cutout, PSF kernel and edisp kernel are recomputed."""
+"""Move of a model beyond which its cutout is rebuilt (the cutout has this margin)."""
 
 RADIUS_HEADROOM = 1.2
 """When a model outgrows its cutout (e.g. its extension grows during a fit), the new cutout

@@ -25,7 +25,8 @@ reference integral flux of the energy group.
 Maps (one image per energy group; NaN where a pixel has no used bin in the group or no valid
 ``alpha``): counts, npred_background (null hypothesis), npred_excess, npred (best fit:
 npred_background + npred_excess = counts), npred_excess_err (symmetric, ``n_sigma``),
-npred_excess_ul (``n_sigma_ul``), ts, sqrt_ts, and norm, flux with ``_err`` and ``_ul``.
+npred_excess_ul (``n_sigma_ul``; with ``selection_optional``), ts, sqrt_ts, and norm, flux
+with ``_err`` (and ``_ul``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ class ExcessMapEstimator:
     correlate_off : bool
         Correlate the off counts and off acceptance of an on/off dataset (False when they are
         already ring sums per pixel).
+    selection_optional : None, "all" or list of {"ul"}
+        Optional maps: ``"ul"`` the upper limits (npred_excess_ul, norm_ul, flux_ul). None
+        (default, as Gammapy's): none of them.
     """
 
     def __init__(
@@ -153,6 +157,7 @@ class ExcessMapEstimator:
         energy_edges=None,
         spectral_model=None,
         correlate_off=True,
+        selection_optional=None,
     ):
         self.correlation_radius = _quantity(correlation_radius, "deg", "correlation_radius")
         if not self.correlation_radius.value > 0:
@@ -171,6 +176,15 @@ class ExcessMapEstimator:
             index=2, amplitude=1e-12, reference=1
         )
         self.correlate_off = bool(correlate_off)
+        if selection_optional == "all":
+            selection_optional = ["ul"]
+        unknown = set(selection_optional or []) - {"ul"}
+        if unknown:
+            raise ConfigError(
+                f"ExcessMapEstimator: unknown selection_optional {sorted(unknown)}; "
+                "expected None, 'all' or ['ul']"
+            )
+        self.upper_limits = "ul" in (selection_optional or [])
 
     def run(self, dataset):
         """`FluxMaps` of ``dataset`` (a `MapDataset` or `MapDatasetOnOff` on a WCS geometry)."""
@@ -205,7 +219,7 @@ class ExcessMapEstimator:
         edges = group_axis.edges_in("TeV")
         ref_flux = self.spectral_model.integral_values(edges[:-1], edges[1:])[:, None, None]
         with np.errstate(invalid="ignore", divide="ignore"):
-            for suffix in ("", "_err", "_ul"):
+            for suffix in ("", "_err", "_ul") if self.upper_limits else ("", "_err"):
                 norm = np.where(reference > 0, maps[f"npred_excess{suffix}"] / reference, np.nan)
                 maps[f"norm{suffix}"] = norm
                 maps[f"flux{suffix}"] = norm * ref_flux
@@ -252,27 +266,29 @@ class ExcessMapEstimator:
         """Counts-space maps; the upper limit is solved on the valid pixels only."""
         excess = statistic.n_sig
         error = statistic.error
-        upper = np.full(excess.shape, np.nan)
-        index = np.nonzero(valid)
-        upper[index] = _upper_limit(
-            lambda signal: stat_of_signal(signal, index),
-            excess[index],
-            self.n_sigma_ul**2,
-            self.n_sigma_ul * error[index],
-        )
-        if isinstance(statistic, CashCountsStatistic):
-            # without counts the limit is measured from zero signal, as in Gammapy
-            upper = np.where(statistic.n_on == 0, 0.5 * self.n_sigma_ul**2, upper)
         with np.errstate(invalid="ignore"):
-            return {
+            maps = {
                 "counts": statistic.n_on,
                 "npred_excess": excess,
                 "npred": statistic.n_on.copy(),
                 "npred_excess_err": self.n_sigma * error,
-                "npred_excess_ul": upper,
                 "ts": statistic.ts,
                 "sqrt_ts": statistic.sqrt_ts,
             }
+        if self.upper_limits:
+            upper = np.full(excess.shape, np.nan)
+            index = np.nonzero(valid)
+            upper[index] = _upper_limit(
+                lambda signal: stat_of_signal(signal, index),
+                excess[index],
+                self.n_sigma_ul**2,
+                self.n_sigma_ul * error[index],
+            )
+            if isinstance(statistic, CashCountsStatistic):
+                # without counts the limit is measured from zero signal, as in Gammapy
+                upper = np.where(statistic.n_on == 0, 0.5 * self.n_sigma_ul**2, upper)
+            maps["npred_excess_ul"] = upper
+        return maps
 
     def _reference_counts(self, dataset, mask, groups, kernel):
         """Counts of the reference spectrum per pixel, averaged over the used pixels of the

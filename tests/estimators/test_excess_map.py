@@ -90,7 +90,9 @@ def test_upper_limits_and_errors_solve_the_likelihood_ratio():
     dataset = make_dataset(n_reco=1, seed=3, background=0.2)
     dataset.counts.data[:, :3, :3] = 0  # an empty disk in the corner
     n_sigma_ul = 3
-    maps = ExcessMapEstimator(RADIUS * u.deg, n_sigma=2, n_sigma_ul=n_sigma_ul).run(dataset)
+    maps = ExcessMapEstimator(
+        RADIUS * u.deg, n_sigma=2, n_sigma_ul=n_sigma_ul, selection_optional="all"
+    ).run(dataset)
     n_on = maps["counts"].data[0]
     mu_bkg = maps["npred_background"].data[0]
     upper = maps["npred_excess_ul"].data[0]
@@ -148,7 +150,7 @@ def test_flux_of_a_point_source_with_the_reference_spectrum():
     edges = dataset.energy_axis.edges_in("TeV")
     ref_counts = 1e-12 * (1 / edges[:-1] - 1 / edges[1:]) * EXPOSURE
     dataset.counts.data[:, 12, 15] += 3 * ref_counts
-    maps = ExcessMapEstimator(RADIUS * u.deg).run(dataset)
+    maps = ExcessMapEstimator(RADIUS * u.deg, selection_optional=["ul"]).run(dataset)
     assert maps["npred_excess"].data[0, 12, 15] == pytest.approx(3 * ref_counts.sum())
     assert maps["norm"].data[0, 12, 15] == pytest.approx(3, rel=1e-10)
     assert maps["flux"].data[0, 12, 15] == pytest.approx(3 * REF_FLUX, rel=1e-10)
@@ -202,7 +204,7 @@ def make_on_off(n_reco=1, seed=5, alpha_spread=0.0):
 
 def test_on_off_maps_are_li_and_ma_of_correlated_counts():
     dataset = make_on_off()
-    maps = ExcessMapEstimator(RADIUS * u.deg).run(dataset)
+    maps = ExcessMapEstimator(RADIUS * u.deg, selection_optional=["ul"]).run(dataset)
     n_on = disk_sum(dataset.counts.data[0])
     n_off = disk_sum(dataset.counts_off.data[0])
     np.testing.assert_allclose(maps["sqrt_ts"].data[0], li_ma(n_on, n_off, 0.2), atol=1e-6)
@@ -235,7 +237,7 @@ def test_on_off_alpha_with_and_without_correlated_off_counts():
 def test_on_off_energy_groups_keep_the_background_estimate():
     dataset = make_on_off(n_reco=2, alpha_spread=0.3)
     dataset.counts_off.data[:, 10:16, 10:16] = 0  # no off counts in the centre's disk
-    estimator = ExcessMapEstimator(RADIUS * u.deg, n_sigma_ul=2)
+    estimator = ExcessMapEstimator(RADIUS * u.deg, n_sigma_ul=2, selection_optional="all")
     maps = estimator.run(dataset)
     alpha = dataset.alpha.data
     background = disk_sum((alpha * dataset.counts_off.data).sum(axis=0))
@@ -282,6 +284,8 @@ def test_estimator_configuration_errors():
         ExcessMapEstimator(correlation_radius="-0.1 deg")
     with pytest.raises(ConfigError, match="n_sigma_ul must be > 0"):
         ExcessMapEstimator(n_sigma_ul=0)
+    with pytest.raises(ConfigError, match="unknown selection_optional"):
+        ExcessMapEstimator(selection_optional=["errn-errp"])
     with pytest.raises(ConfigError, match="energy_edges must be in TeV"):
         ExcessMapEstimator(energy_edges=[1, 10] * u.deg)
     dataset = make_dataset()
@@ -374,7 +378,7 @@ def test_hess_run_23523_against_gammapy(hess_dir):
     true = MapAxis.from_energy_bounds(0.5, 20, 20, name="energy_true")
     geom = WcsGeom.create(crab, 0.02, width=4, axes=[reco])
     dataset = MapDatasetMaker().run(MapDataset.create(geom, true, name="23523"), observation)
-    maps = ExcessMapEstimator("0.1 deg").run(dataset)
+    maps = ExcessMapEstimator("0.1 deg", selection_optional="all").run(dataset)
     sqrt_ts = maps["sqrt_ts"].data[0]
     assert np.unravel_index(np.nanargmax(sqrt_ts), sqrt_ts.shape) == (99, 99)
     assert np.nanmax(sqrt_ts) == pytest.approx(18.4877, rel=2e-3)
