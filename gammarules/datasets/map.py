@@ -237,7 +237,7 @@ class PSFMap(IrfMap):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(weights > 0, total / weights, delta)
 
-    def point_kernel(self, position, geom, offset, containment=0.999, oversampling=4):
+    def point_kernel(self, position, geom, offset, containment=0.999, oversampling=3):
         """PSF kernels ``(n_true, k, k)`` of a point source at ``position``, which lies at
         ``offset`` = (dx, dy) pixels (each in [-0.5, 0.5]) from the centre pixel of the kernel
         (one pixel wider than `get_kernel`'s, so that the whole circle fits at any offset).
