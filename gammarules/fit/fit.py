@@ -127,12 +127,16 @@ class Fit:
         """
         likelihood = Likelihood(datasets)
         minuit = self._migrad(likelihood)
-        success = minuit.fmin.is_valid
+        migrad = minuit.fmin
+        success = migrad.is_valid
+        message = fmin_message(migrad)
         covariance = None
         if self.covariance:
             minuit.hesse()
             likelihood.set_factors(np.array(minuit.values))
-            success = success and minuit.fmin.has_accurate_covar
+            if not minuit.fmin.has_accurate_covar:
+                success = False
+                message += " HESSE: covariance not accurate."
             covariance = np.array(minuit.covariance) * np.outer(
                 likelihood.scales, likelihood.scales
             )
@@ -141,7 +145,7 @@ class Fit:
             likelihood.entries,
             likelihood.labels,
             success=success,
-            message=fmin_message(minuit.fmin),
+            message=message,
             total_stat=total_stat(likelihood.datasets),
             nfev=likelihood.nfev,
             covariance=covariance,
