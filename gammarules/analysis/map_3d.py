@@ -28,6 +28,7 @@ from gammarules.models import FoVBackgroundModel, Models, SkyModel
 __all__ = [
     "STACKED",
     "fit_models",
+    "npred_per_model",
     "reduce_observation",
     "reference_dataset",
     "ring_significance",
@@ -127,11 +128,7 @@ def simulate(stacked, simulation):
     dataset.models = sky_models(
         simulation["models"], simulation.get("background", {}), key="simulation"
     )
-    mask = dataset.mask
-    npred = {
-        name: float(dataset.npred_signal([name]).data[mask].sum()) for name in simulation["models"]
-    }
-    npred["background"] = float(dataset.npred_background().data[mask].sum())
+    npred = npred_per_model(dataset, simulation["models"])
     dataset.fake(random_state=simulation["seed"])
     dataset.meta = dict(dataset.meta, simulated=True, seed=simulation["seed"], npred_true=npred)
     return dataset
@@ -147,12 +144,16 @@ def fit_models(dataset, fit_cfg):
     dataset.models = models
     result = Fit().run([dataset])
     summary = result.to_dict()
-    mask = dataset.mask
-    summary["npred"] = {
-        name: float(dataset.npred_signal([name]).data[mask].sum()) for name in fit_cfg["models"]
-    }
-    summary["npred"]["background"] = float(dataset.npred_background().data[mask].sum())
+    summary["npred"] = npred_per_model(dataset, fit_cfg["models"])
     return models, summary
+
+
+def npred_per_model(dataset, names):
+    """Predicted counts in the dataset's mask of each named sky model and of the background."""
+    mask = dataset.mask
+    npred = {name: float(dataset.npred_signal([name]).data[mask].sum()) for name in names}
+    npred["background"] = float(dataset.npred_background().data[mask].sum())
+    return npred
 
 
 def significance_maps(dataset, cfg):
