@@ -24,16 +24,22 @@ __all__ = [
     "region_finder",
     "safe_mask_maker",
     "sky_circle",
+    "sky_position",
 ]
 
 
-def sky_circle(cfg, key):
-    """A `regions.CircleSkyRegion` from ``{frame, lon, lat, radius}``."""
-    center = SkyCoord(
+def sky_position(cfg, key):
+    """A `SkyCoord` from ``{frame, lon, lat}`` (default frame icrs)."""
+    return SkyCoord(
         quantity(cfg["lon"], "deg", f"{key}.lon"),
         quantity(cfg["lat"], "deg", f"{key}.lat"),
         frame=cfg.get("frame", "icrs"),
     )
+
+
+def sky_circle(cfg, key):
+    """A `regions.CircleSkyRegion` from ``{frame, lon, lat, radius}``."""
+    center = sky_position(cfg, key)
     radius = quantity(cfg["radius"], "deg", f"{key}.radius")
     if radius.value <= 0:
         raise ConfigError(f"config key '{key}.radius' must be positive, got {cfg['radius']!r}")

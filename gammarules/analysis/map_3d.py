@@ -11,9 +11,14 @@ before and after the fit.
 from __future__ import annotations
 
 import numpy as np
-from astropy.coordinates import SkyCoord
 
-from gammarules.analysis.builders import energy_axis, exclusion_mask, model_part, safe_mask_maker
+from gammarules.analysis.builders import (
+    energy_axis,
+    exclusion_mask,
+    model_part,
+    safe_mask_maker,
+    sky_position,
+)
 from gammarules.analysis.spectrum_1d import _timed, selected_observations
 from gammarules.config import quantity
 from gammarules.datasets import MapDataset
@@ -43,22 +48,13 @@ STACKED = "stacked"
 """Name of the stacked dataset (its background model is ``stacked-bkg``)."""
 
 
-def _map_center(cfg):
-    key = "geometry.map"
-    return SkyCoord(
-        quantity(cfg["lon"], "deg", f"{key}.lon"),
-        quantity(cfg["lat"], "deg", f"{key}.lat"),
-        frame=cfg.get("frame", "icrs"),
-    )
-
-
 def reference_dataset(geometry):
     """The empty stacked dataset on the analysis map (``geometry`` section)."""
     cfg = geometry["map"]
     width = cfg["width"] if isinstance(cfg["width"], list) else [cfg["width"]] * 2
     width = [quantity(w, "deg", f"geometry.map.width[{i}]").value for i, w in enumerate(width)]
     geom = WcsGeom.create(
-        _map_center(cfg),
+        sky_position(cfg, "geometry.map"),
         quantity(cfg["binsz"], "deg", "geometry.map.binsz").value,
         width=tuple(width),
         frame=cfg.get("frame", "icrs"),

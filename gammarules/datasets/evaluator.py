@@ -18,6 +18,7 @@ from astropy import units as u
 
 from gammarules.errors import GammarulesError
 from gammarules.maps.kernels import ImageConvolution
+from gammarules.maps.wcs import clamped_bilinear
 from gammarules.models.spatial import PointSpatialModel, offsets
 
 __all__ = ["POSITION_TOLERANCE", "MapEvaluator"]
@@ -144,8 +145,8 @@ class MapEvaluator:
             self.slices = (slice(None), slice(None))
             self.geom = geom
         else:
-            kernel = self.dataset.psf.get_kernel(position, geom) if self.dataset.psf else None
-            kernel_size = kernel.shape[-1] if kernel is not None else 0
+            psf = self.dataset.psf
+            kernel_size = 2 * psf.kernel_half_size(geom) + 1 if psf is not None else 0
             margin = geom.pixel_scale.max() * (2 + kernel_size) + 2 * POSITION_TOLERANCE
             width = 2 * self._radius_deg * u.deg + margin
             self.slices = geom.cutout_index(position, width)
@@ -178,16 +179,8 @@ class MapEvaluator:
             return response
         ix, iy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
         kernel = self.dataset.psf.point_kernel((lon, lat), self.geom, (x - ix, y - iy))
-        x0 = min(int(np.clip(x, 0, nx - 1)), max(nx - 2, 0))
-        y0 = min(int(np.clip(y, 0, ny - 1)), max(ny - 2, 0))
-        fx, fy = np.clip(x, 0, nx - 1) - x0, np.clip(y, 0, ny - 1) - y0
-        x1, y1 = min(x0 + 1, nx - 1), min(y0 + 1, ny - 1)
-        exposure = (
-            self.exposure[:, y0, x0] * (1 - fx) * (1 - fy)
-            + self.exposure[:, y0, x1] * fx * (1 - fy)
-            + self.exposure[:, y1, x0] * (1 - fx) * fy
-            + self.exposure[:, y1, x1] * fx * fy
-        )
+        nodes = clamped_bilinear(x, y, self.geom.spatial_shape)
+        exposure = sum(self.exposure[(slice(None), *node)] * w for node, w in nodes)
         return _place(kernel * exposure[:, np.newaxis, np.newaxis], iy, ix, response)
 
     def _response(self):

@@ -25,6 +25,7 @@ from gammarules.errors import DataFormatError, GammarulesError
 from gammarules.maps import Map, MapAxis, WcsGeom
 from gammarules.maps.io_netcdf import SCHEMA as MAP_SCHEMA
 from gammarules.maps.io_netcdf import SCHEMA_VERSION as MAP_SCHEMA_VERSION
+from gammarules.maps.wcs import clamped_bilinear
 from gammarules.stats import CashCountsStatistic, cash, cash_sum
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "EDispKernelMap", "MapDataset", "PSFMap", "paste_slices"]
@@ -138,26 +139,13 @@ class IrfMap:
         """Bilinear weights of the coarse pixel centres around ``position`` (clamped at the
         edges of the coarse map): ``[((iy, ix), weight), ...]``. ``position``: a SkyCoord or
         ``(lon, lat)`` in deg in the frame of the map."""
-        ny, nx = self.geom.spatial_shape
         if isinstance(position, tuple):
             x, y = (float(v) for v in self.geom.wcs.wcs_world2pix(*position, 0))
         else:
             x, y = (float(np.asarray(v)) for v in self.geom.coord_to_pix(position))
         if not (np.isfinite(x) and np.isfinite(y)):
             raise GammarulesError(f"{type(self).__name__}: position {position} not projectable")
-        x, y = np.clip(x, 0, nx - 1), np.clip(y, 0, ny - 1)
-        x0, y0 = min(int(x), max(nx - 2, 0)), min(int(y), max(ny - 2, 0))
-        x1, y1 = min(x0 + 1, nx - 1), min(y0 + 1, ny - 1)
-        fx, fy = x - x0, y - y0
-        weights = {}
-        for node, weight in (
-            ((y0, x0), (1 - fx) * (1 - fy)),
-            ((y0, x1), fx * (1 - fy)),
-            ((y1, x0), (1 - fx) * fy),
-            ((y1, x1), fx * fy),
-        ):
-            weights[node] = weights.get(node, 0.0) + weight
-        return [(node, weight) for node, weight in weights.items() if weight > 0]
+        return clamped_bilinear(x, y, self.geom.spatial_shape)
 
     def values_at(self, position):
         """The IRF at ``position`` (as in `node_weights`), bilinear between coarse pixel
@@ -206,6 +194,17 @@ class PSFMap(IrfMap):
         first = np.where(total[..., 0] > 0, reached.argmax(axis=-1), 0)
         return float(np.degrees(edges[1:][first.max()]))
 
+    def kernel_half_size(self, geom, containment=0.999):
+        """Half size (pixels of ``geom``) of the PSF kernels: the radius holding
+        ``containment`` of the PSF at every coarse pixel and energy, at least one pixel."""
+        pixel = float(geom.pixel_scale.to_value("deg").mean())
+        key = ("half", pixel, containment)
+        if key not in self._kernels:
+            data = np.moveaxis(self.irf_map.data, (-2, -1), (0, 1))
+            radius = self.containment_radius(data, containment)
+            self._kernels[key] = max(int(np.ceil(radius / pixel)), 1)
+        return self._kernels[key]
+
     def get_kernel(self, position, geom, containment=0.999, oversampling=5):
         """PSF kernels ``(n_true, k, k)`` on the pixel grid of ``geom`` at ``position``.
 
@@ -218,12 +217,8 @@ class PSFMap(IrfMap):
         coarse pixel and energy.
         """
         pixel = float(geom.pixel_scale.to_value("deg").mean())
-        key = (pixel, containment, oversampling)
-        if key not in self._kernels:
-            data = np.moveaxis(self.irf_map.data, (-2, -1), (0, 1))
-            half = max(int(np.ceil(self.containment_radius(data, containment) / pixel)), 1)
-            self._kernels[key] = (half, {})
-        half, nodes = self._kernels[key]
+        half = self.kernel_half_size(geom, containment)
+        nodes = self._kernels.setdefault((pixel, containment, oversampling), {})
         total, weights = 0.0, 0.0
         for node, weight in self.node_weights(position):
             if node not in nodes:
@@ -248,12 +243,9 @@ class PSFMap(IrfMap):
         smooth in the position. An energy without PSF gets a delta kernel.
         """
         pixel = float(geom.pixel_scale.to_value("deg").mean())
-        key = (pixel, containment, 5)
-        if key not in self._kernels:
-            self.get_kernel(position, geom, containment)
-        radius = self._kernels[key][0] * pixel
-        # one pixel more than the radius, so that the circle fits at any sub-pixel offset
-        half = self._kernels[key][0] + 1
+        size = self.kernel_half_size(geom, containment)
+        radius = size * pixel
+        half = size + 1  # one pixel more than the radius: the circle fits at any offset
         profile = self.values_at(position)
         rad = self.irf_map.geom.axes[1].center_in("deg")
         sub = (np.arange(oversampling) + 0.5) / oversampling - 0.5
@@ -504,14 +496,21 @@ class MapDataset:
             )
         return np.eye(self.energy_axis.nbin)
 
+    def _background_factors(self):
+        """The background model's factor per reco-energy bin (ones without a model)."""
+        model = self.background_model
+        if model is None:
+            return np.ones(self.energy_axis.nbin)
+        return model.factors(self.energy_axis)
+
     def _npred_background(self):
         if self.background is None:
             return np.zeros(self.geom.data_shape)
-        model = self.background_model
-        if model is None:
-            return self.background.data.astype(float)
-        factors = model.factors(self.energy_axis)[:, np.newaxis, np.newaxis]
-        return self.background.data * factors
+        return self.background.data * self._background_factors()[:, np.newaxis, np.newaxis]
+
+    def _npred(self):
+        """Total predicted counts, plain array."""
+        return self._add_npred_signal(self._npred_background())
 
     def npred_background(self):
         """Background counts: the background map times the background model factors."""
@@ -538,7 +537,7 @@ class MapDataset:
 
     def npred(self):
         """Total predicted counts: background plus sources."""
-        return Map(self.geom, self._add_npred_signal(self._npred_background()))
+        return Map(self.geom, self._npred())
 
     @property
     def mask(self):
@@ -550,7 +549,7 @@ class MapDataset:
 
     def stat_array(self):
         """Cash statistic per bin."""
-        return cash(self.counts.data, self._add_npred_signal(self._npred_background()))
+        return cash(self.counts.data, self._npred())
 
     def stat_sum(self):
         """Cash statistic summed over `mask`.
@@ -560,18 +559,11 @@ class MapDataset:
         summed in closed form from per-energy sums kept for the fit,
         ``2 sum_e (f_e B_e - N_e log f_e - L_e)``, B = sum b, N = sum n, L = sum n log b.
         """
-        if self._outside_sums is None or self.background is None:
-            npred = self._add_npred_signal(self._npred_background())
-            return cash_sum(self.counts.data, npred, self.mask)
+        factors = self._background_factors()
+        if self._outside_sums is None or self.background is None or np.any(factors <= 0):
+            return cash_sum(self.counts.data, self._npred(), self.mask)
         parts = self._source_npred()
         box = _bounding_box(self.geom.spatial_shape, [slices for slices, _ in parts])
-        model = self.background_model
-        factors = (
-            np.ones(self.energy_axis.nbin) if model is None else model.factors(self.energy_axis)
-        )
-        if np.any(factors <= 0):
-            npred = self._add_npred_signal(self._npred_background())
-            return cash_sum(self.counts.data, npred, self.mask)
         key = (box[0].start, box[0].stop, box[1].start, box[1].stop)
         if key not in self._outside_sums:
             self._outside_sums.clear()

@@ -17,6 +17,26 @@ __all__ = ["WcsGeom"]
 _FRAMES = {"icrs": ("RA---", "DEC--"), "galactic": ("GLON-", "GLAT-")}
 
 
+def clamped_bilinear(x, y, shape):
+    """Bilinear weights of the pixel centres around the pixel coordinates (x, y) (floats),
+    clamped at the edges of a ``shape`` (ny, nx) image: ``[((iy, ix), weight), ...]`` with
+    positive weights summing to one."""
+    ny, nx = shape
+    x, y = float(np.clip(x, 0, nx - 1)), float(np.clip(y, 0, ny - 1))
+    x0, y0 = min(int(x), max(nx - 2, 0)), min(int(y), max(ny - 2, 0))
+    x1, y1 = min(x0 + 1, nx - 1), min(y0 + 1, ny - 1)
+    fx, fy = x - x0, y - y0
+    weights = {}
+    for node, weight in (
+        ((y0, x0), (1 - fx) * (1 - fy)),
+        ((y0, x1), fx * (1 - fy)),
+        ((y1, x0), (1 - fx) * fy),
+        ((y1, x1), fx * fy),
+    ):
+        weights[node] = weights.get(node, 0.0) + weight
+    return [(node, weight) for node, weight in weights.items() if weight > 0]
+
+
 class WcsGeom:
     """A sky pixelisation: an astropy WCS, a spatial shape ``(ny, nx)`` and non-spatial axes.
 

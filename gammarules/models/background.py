@@ -8,7 +8,7 @@ import copy
 import numpy as np
 
 from gammarules.errors import ConfigError
-from gammarules.models.core import CovarianceMixin
+from gammarules.models.core import CovarianceMixin, check_keys
 from gammarules.models.parameter import Parameter, Parameters
 from gammarules.models.registry import register
 from gammarules.models.sky import part_from_dict
@@ -75,12 +75,7 @@ class FoVBackgroundModel(CovarianceMixin):
 
     @classmethod
     def from_dict(cls, data: dict) -> FoVBackgroundModel:
-        unknown = set(data) - set(_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"FoVBackgroundModel: unsupported keys {sorted(unknown)}; "
-                f"expected some of {list(_KEYS)}"
-            )
+        check_keys(data, _KEYS, "FoVBackgroundModel")
         names = data.get("datasets_names") or []
         if isinstance(names, str):
             names = [names]

@@ -16,6 +16,15 @@ from gammarules.models.parameter import Parameter, Parameters, unit_string
 _COMPACT_KEYS = ("min", "max", "error", "interp", "scale_method", "scale_transform")
 
 
+def check_keys(data: dict, allowed, what: str) -> None:
+    """ConfigError naming ``what`` if the model-file entry ``data`` has keys not in ``allowed``."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ConfigError(
+            f"{what}: unsupported keys {sorted(unknown)}; expected some of {list(allowed)}"
+        )
+
+
 @lru_cache(maxsize=256)
 def unit_factor(unit: u.UnitBase, canonical: u.UnitBase) -> float:
     """Factor taking a value in `unit` to `canonical`."""

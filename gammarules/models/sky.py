@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 from gammarules.errors import ConfigError, GammarulesError
-from gammarules.models.core import CovarianceMixin
+from gammarules.models.core import CovarianceMixin, check_keys
 from gammarules.models.parameter import Parameter, Parameters
 from gammarules.models.registry import model_class, register
 from gammarules.models.spatial import SpatialModel
@@ -154,12 +154,7 @@ class SkyModel(CovarianceMixin):
 
     @classmethod
     def from_dict(cls, data: dict) -> SkyModel:
-        unknown = set(data) - set(_SKY_MODEL_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"SkyModel {data.get('name')!r}: unsupported keys {sorted(unknown)}; "
-                f"expected some of {list(_SKY_MODEL_KEYS)}"
-            )
+        check_keys(data, _SKY_MODEL_KEYS, f"SkyModel {data.get('name')!r}")
         if "spectral" not in data:
             raise ConfigError(f"SkyModel {data.get('name')!r} has no 'spectral' entry")
         parts = {

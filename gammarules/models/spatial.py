@@ -27,7 +27,7 @@ from scipy.special import erfc, erfcinv, gamma, gammainc
 
 from gammarules.errors import ConfigError, DataFormatError, GammarulesError
 from gammarules.maps import WcsGeom
-from gammarules.models.core import ModelBase
+from gammarules.models.core import ModelBase, check_keys
 from gammarules.models.parameter import Parameter
 from gammarules.models.registry import register
 
@@ -218,17 +218,8 @@ class SpatialModel(ModelBase):
         return {"type": data["type"], "frame": self.frame, "parameters": data["parameters"]}
 
     @classmethod
-    def _check_keys(cls, data: dict, allowed: tuple[str, ...]) -> None:
-        unknown = set(data) - set(allowed)
-        if unknown:
-            raise ConfigError(
-                f"{cls.tag[0]}: unsupported keys {sorted(unknown)}; expected some of "
-                f"{list(allowed)}"
-            )
-
-    @classmethod
     def from_dict(cls, data: dict):
-        cls._check_keys(data, ("type", "frame", "parameters"))
+        check_keys(data, ("type", "frame", "parameters"), cls.tag[0])
         model = super().from_dict({"type": data.get("type"), "parameters": data.get("parameters")})
         model.frame = _check_frame(data.get("frame", "icrs"), cls.tag[0])
         return model
@@ -681,7 +672,7 @@ class TemplateSpatialModel(SpatialModel):
     @classmethod
     def from_dict(cls, data: dict) -> TemplateSpatialModel:
         keys = ("type", "frame", "parameters", "filename", "normalize", "unit")
-        cls._check_keys(data, keys)
+        check_keys(data, keys, cls.tag[0])
         if not data.get("filename"):
             raise ConfigError("TemplateSpatialModel: the model entry needs a 'filename'")
         model = cls.read(

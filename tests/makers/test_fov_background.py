@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from gammarules.data import DataStore
 from gammarules.datasets import MapDataset
 from gammarules.errors import ConfigError, GammarulesError
 from gammarules.fit import Fit
-from gammarules.makers import FoVBackgroundMaker, MapDatasetMaker
+from gammarules.makers import FoVBackgroundMaker
 from gammarules.makers.fov_background import exclusion_mask_on
-from gammarules.makers.safe_mask import SafeMaskMaker
 from gammarules.maps import Map, MapAxis, WcsGeom
 from gammarules.models import (
     ConstantSpectralModel,
@@ -236,7 +234,7 @@ def test_configuration_errors():
 
 
 @pytest.mark.data
-def test_hess_crab_run_23523_scale_matches_gammapy(hess_dir, data_dir):
+def test_hess_crab_run_23523_scale_matches_gammapy(crab_23523_dataset, crab_exclusion_mask):
     """Reference: Gammapy 2.1 FoVBackgroundMaker(method="scale", the Crab exclusion mask) on
     the MapDataset of run 23523 (4 x 4 deg CAR at 0.02 deg around the Crab, 1-10 TeV in 10
     bins, safe mask aeff-default + offset-max 2.5 deg): norm 0.93339 +- 0.02217 from 1772
@@ -244,18 +242,7 @@ def test_hess_crab_run_23523_scale_matches_gammapy(hess_dir, data_dir):
     the background maps of the two makers differ by 0.15 % in that sum (their BKG_3D
     interpolation), which moves norm = counts / background by as much. The tolerance,
     0.5 %, is a fifth of the statistical error."""
-    observation = DataStore.from_dir(hess_dir).obs(23523)
-    axis = MapAxis.from_energy_bounds(1, 10, 10)
-    geom = WcsGeom.create(SkyCoord(83.633, 22.014, unit="deg"), 0.02, width=4, axes=[axis])
-    true = MapAxis.from_energy_bounds(0.5, 20, 20, name="energy_true")
-    empty = MapDataset.create(geom, true, name="23523")
-    dataset = MapDatasetMaker(selection=["counts", "exposure", "background"]).run(
-        empty, observation
-    )
-    dataset = SafeMaskMaker(["aeff-default", "offset-max"], offset_max="2.5 deg").run(
-        dataset, observation
-    )
-    mask = Map.read(data_dir / "joint-crab/exclusion/exclusion_mask_crab.fits.gz")
+    dataset, mask = crab_23523_dataset, crab_exclusion_mask
     info = FoVBackgroundMaker("scale", mask).run(dataset).meta["fov_background"]
     assert info["counts"] == 1772
     assert info["npred_background"] == pytest.approx(1898.46, rel=0.005)

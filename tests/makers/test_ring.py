@@ -7,10 +7,8 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from gammarules.data import DataStore
 from gammarules.datasets import MapDataset, MapDatasetOnOff
-from gammarules.makers import MapDatasetMaker, RingBackgroundMaker
-from gammarules.makers.safe_mask import SafeMaskMaker
+from gammarules.makers import RingBackgroundMaker
 from gammarules.maps import Map, MapAxis, WcsGeom
 from gammarules.models import FoVBackgroundModel, PowerLawNormSpectralModel
 from gammarules.stats import li_ma_significance
@@ -145,7 +143,7 @@ def test_bins_without_off_acceptance_leave_the_safe_mask():
 
 
 @pytest.mark.data
-def test_hess_crab_run_23523_matches_gammapy(hess_dir, data_dir):
+def test_hess_crab_run_23523_matches_gammapy(crab_23523_dataset, crab_exclusion_mask):
     """Reference: Gammapy 2.1, RingBackgroundMaker(r_in=0.5 deg, width=0.3 deg, the Crab
     exclusion mask) on the MapDataset of run 23523 (4 x 4 deg CAR, 0.02 deg, 1-10 TeV in
     10 bins, safe mask aeff-default + offset-max 2.5 deg). The OFF counts are sums of the
@@ -153,18 +151,7 @@ def test_hess_crab_run_23523_matches_gammapy(hess_dir, data_dir):
     of the background maps, which differ pixel by pixel by up to ~1 % between the two
     makers' background integration (0.14 % in total); alpha at the Crab agrees to 0.006 %
     here, and 1 % is the bound set by those background differences."""
-    observation = DataStore.from_dir(hess_dir).obs(23523)
-    axis = MapAxis.from_energy_bounds(1, 10, 10)
-    geom = WcsGeom.create(SkyCoord(83.633, 22.014, unit="deg"), 0.02, width=4, axes=[axis])
-    true = MapAxis.from_energy_bounds(0.5, 20, 20, name="energy_true")
-    empty = MapDataset.create(geom, true, name="23523")
-    dataset = MapDatasetMaker(selection=["counts", "exposure", "background"]).run(
-        empty, observation
-    )
-    dataset = SafeMaskMaker(["aeff-default", "offset-max"], offset_max="2.5 deg").run(
-        dataset, observation
-    )
-    mask = Map.read(data_dir / "joint-crab/exclusion/exclusion_mask_crab.fits.gz")
+    dataset, mask = crab_23523_dataset, crab_exclusion_mask
     onoff = RingBackgroundMaker("0.5 deg", "0.3 deg", mask).run(dataset)
     assert onoff.counts_off.data.sum() == 4744345
     np.testing.assert_array_equal(
